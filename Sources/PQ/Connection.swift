@@ -1,0 +1,225 @@
+import CLibPQ
+import Dispatch
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One libpq connection. libpq is blocking and a `PGconn` must not be used from two threads at
+/// once, so every call runs on this connection's own serial queue: the caller's task suspends, the
+/// cooperative pool stays free, and cancelling the task sends a cancel request to the server.
+public final class Connection: @unchecked Sendable {
+    // @unchecked: `handle` is only touched on `queue`; `canceller` is documented thread-safe.
+    private let handle: OpaquePointer
+    private let queue: DispatchQueue
+    private let canceller: Canceller
+    private var closed = false
+
+    /// The server process serving this connection (`pg_backend_pid()`).
+    public let backendPID: Int32
+
+    private init(handle: OpaquePointer, queue: DispatchQueue) {
+        self.handle = handle
+        self.queue = queue
+        self.canceller = Canceller(PQgetCancel(handle))
+        self.backendPID = PQbackendPID(handle)
+    }
+
+    deinit {
+        if !closed { PQfinish(handle) }
+    }
+
+    /// Connects with libpq's own rules: the connection string may be a URI or conninfo, and
+    /// PGHOST, PGSERVICE, .pgpass, multi-host lists and `target_session_attrs` all apply.
+    public static func connect(
+        _ connectionString: ConnectionString,
+        applicationName: String = "schemagate",
+        timeout: Duration = .seconds(15)
+    ) async throws -> Connection {
+        let queue = DispatchQueue(label: "schemagate.pq.connection")
+        let abandoned = Atomic<Bool>(false)
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    continuation.resume(with: Result {
+                        let handle = try ConnectAttempt(
+                            connectionString: connectionString.rawValue,
+                            applicationName: applicationName,
+                            timeout: timeout,
+                            abandoned: { abandoned.load(ordering: .relaxed) }
+                        ).run()
+                        return Connection(handle: handle, queue: queue)
+                    })
+                }
+            }
+        } onCancel: {
+            abandoned.store(true, ordering: .relaxed)
+        }
+    }
+
+    /// Runs one statement with parameters passed out of line (`$1`, `$2`, …), never spliced into
+    /// the text. Values are in PostgreSQL's text format; `nil` is SQL NULL.
+    @discardableResult
+    public func query(_ sql: String, _ parameters: [String?] = []) async throws -> QueryResult {
+        try await onQueue { handle in
+            let result = withCStrings(parameters) { values in
+                PQexecParams(handle, sql, Int32(parameters.count), nil, values, nil, nil, 0)
+            }
+            return try self.collect(result)
+        }
+    }
+
+    /// Runs text that may hold several statements (a migration file), with the simple query
+    /// protocol, as psql would send it. Returns the last statement's result.
+    @discardableResult
+    public func execute(_ sql: String) async throws -> QueryResult {
+        try await onQueue { handle in
+            try self.collect(PQexec(handle, sql))
+        }
+    }
+
+    /// Waits up to `timeout` for a NOTIFY on a channel this connection LISTENs to.
+    public func nextNotification(timeout: Duration) async throws -> Notification? {
+        try await onQueue { handle in
+            if let pending = try self.takeNotification() { return pending }
+            let deadline = ContinuousClock.now + timeout
+            while ContinuousClock.now < deadline {
+                let slice = min(deadline - ContinuousClock.now, .milliseconds(100))
+                _ = waitForSocket(PQsocket(handle), events: Int16(POLLIN), timeout: slice)
+                if let notification = try self.takeNotification() { return notification }
+            }
+            return nil
+        }
+    }
+
+    /// Quotes an identifier with libpq's own function (doubling embedded quotes, checking encoding).
+    public func escapeIdentifier(_ identifier: String) -> String {
+        queue.sync {
+            guard let escaped = PQescapeIdentifier(handle, identifier, identifier.utf8.count) else {
+                preconditionFailure("PQescapeIdentifier failed: \(String(cString: PQerrorMessage(handle)))")
+            }
+            defer { PQfreemem(escaped) }
+            return String(cString: escaped)
+        }
+    }
+
+    /// A run-time parameter the server reported (`server_version`, `integer_datetimes`, …).
+    public func parameterStatus(_ name: String) -> String? {
+        queue.sync { PQparameterStatus(handle, name).map { String(cString: $0) } }
+    }
+
+    /// The file descriptor of the connection's socket, for address checks (not for I/O).
+    public var socketDescriptor: Int32 { queue.sync { PQsocket(handle) } }
+
+    /// Asks the server to cancel whatever this connection is running. Safe from any thread.
+    public func cancel() { canceller.cancel() }
+
+    /// Closes the connection. Later calls fail with `connectionLost`.
+    public func close() {
+        queue.sync {
+            guard !closed else { return }
+            closed = true
+            PQfinish(handle)
+        }
+    }
+
+    // MARK: - Internals
+
+    private func onQueue<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
+        try Task.checkCancellation()
+        let canceller = self.canceller
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                queue.async {
+                    guard !self.closed else {
+                        continuation.resume(throwing: PQError(kind: .connectionLost, message: "connection is closed"))
+                        return
+                    }
+                    continuation.resume(with: Result { try body(self.handle) })
+                }
+            }
+        } onCancel: {
+            canceller.cancel()
+        }
+    }
+
+    private func collect(_ result: OpaquePointer?) throws -> QueryResult {
+        guard let result else {
+            throw PQError(kind: connectionBroken ? .connectionLost : .server, message: lastErrorMessage)
+        }
+        defer { PQclear(result) }
+        switch PQresultStatus(result) {
+        case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
+            return QueryResult(result)
+        default:
+            var error = PQError(result: result, fallbackMessage: lastErrorMessage)
+            if connectionBroken { error.kind = .connectionLost }
+            if error.sqlState == .queryCanceled, canceller.wasRequested { error.kind = .cancelled }
+            throw error
+        }
+    }
+
+    private func takeNotification() throws -> Notification? {
+        if PQconsumeInput(handle) == 0 {
+            throw PQError(kind: .connectionLost, message: lastErrorMessage)
+        }
+        guard let notify = PQnotifies(handle) else { return nil }
+        defer { PQfreemem(notify) }
+        return Notification(
+            channel: String(cString: notify.pointee.relname),
+            payload: String(cString: notify.pointee.extra),
+            senderPID: notify.pointee.be_pid
+        )
+    }
+
+    private var connectionBroken: Bool { PQstatus(handle) == CONNECTION_BAD }
+
+    private var lastErrorMessage: String {
+        String(cString: PQerrorMessage(handle)).trimmingTrailingNewlines()
+    }
+}
+
+/// A NOTIFY received on a LISTENing connection.
+public struct Notification: Sendable, Equatable {
+    public let channel: String
+    public let payload: String
+    public let senderPID: Int32
+}
+
+/// Wraps `PGcancel`, which libpq allows to be used from any thread while the connection is busy.
+private final class Canceller: @unchecked Sendable {
+    // @unchecked: PQcancel is documented as safe to call from another thread; `requested` is atomic.
+    private let handle: OpaquePointer?
+    private let requested = Atomic<Bool>(false)
+
+    init(_ handle: OpaquePointer?) { self.handle = handle }
+    deinit { if let handle { PQfreeCancel(handle) } }
+
+    var wasRequested: Bool { requested.load(ordering: .relaxed) }
+
+    func cancel() {
+        guard let handle else { return }
+        requested.store(true, ordering: .relaxed)
+        var buffer = [CChar](repeating: 0, count: 256)
+        _ = PQcancel(handle, &buffer, Int32(buffer.count))
+    }
+}
+
+/// Calls `body` with a C array of C strings (NULL entries for `nil`), valid only during the call.
+func withCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let duplicates: [UnsafeMutablePointer<CChar>?] = strings.map { $0.flatMap { strdup($0) } }
+    defer { duplicates.forEach { free($0) } }
+    return body(duplicates.map { $0.map { UnsafePointer($0) } })
+}
+
+/// Waits for a socket to be ready, retrying on EINTR. Returns false on timeout.
+func waitForSocket(_ socket: Int32, events: Int16, timeout: Duration) -> Bool {
+    var descriptor = pollfd(fd: socket, events: events, revents: 0)
+    let milliseconds = Int32(clamping: max(0, timeout.components.seconds * 1000 + timeout.components.attoseconds / 1_000_000_000_000_000))
+    while true {
+        let ready = poll(&descriptor, 1, milliseconds)
+        if ready < 0 && errno == EINTR { continue }
+        return ready > 0
+    }
+}

@@ -1,0 +1,130 @@
+import Foundation
+
+/// The migrations of one folder, sorted by version and checked against the rules of SPEC 2.
+/// `parse` is pure and works on an in-memory file list; `load` reads the folder from disk.
+public struct MigrationFolder: Sendable {
+    /// A file in the folder: its name and exact bytes.
+    public struct Entry: Sendable {
+        public let name: String
+        public let bytes: [UInt8]
+        public init(name: String, bytes: [UInt8]) {
+            self.name = name
+            self.bytes = bytes
+        }
+    }
+
+    public let path: String
+    public let migrations: [Migration]
+
+    public var highestVersion: Int64? { migrations.last?.version }
+
+    public func migration(version: Int64) -> Migration? {
+        migrations.first { $0.version == version }
+    }
+
+    /// Reads every regular file of `path` (subfolders and non-`.sql` files are ignored by `parse`).
+    public static func load(path: String) throws(MigrationFolderError) -> MigrationFolder {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
+            throw MigrationFolderError([.folderMissing(folder: path)])
+        }
+        guard isDirectory.boolValue else { throw MigrationFolderError([.notADirectory(folder: path)]) }
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: path)
+        } catch {
+            throw MigrationFolderError([.unreadable(path: path, reason: "\(error.localizedDescription)")])
+        }
+        var entries: [Entry] = []
+        for name in names where name.hasSuffix(".sql") {
+            let filePath = (path as NSString).appendingPathComponent(name)
+            var fileIsDirectory: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: filePath, isDirectory: &fileIsDirectory),
+                  !fileIsDirectory.boolValue else { continue }
+            guard let data = FileManager.default.contents(atPath: filePath) else {
+                throw MigrationFolderError([.unreadable(path: filePath, reason: "permission denied or I/O error")])
+            }
+            entries.append(Entry(name: name, bytes: Array(data)))
+        }
+        return try parse(path: path, entries: entries).get()
+    }
+
+    /// Applies the folder rules to a list of files.
+    public static func parse(path: String, entries: [Entry]) -> Result<MigrationFolder, MigrationFolderError> {
+        var problems: [MigrationFolderProblem] = []
+        var ups: [Int64: [(MigrationFileName, Entry)]] = [:]
+        var downs: [Int64: [(MigrationFileName, Entry)]] = [:]
+        func display(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+
+        for entry in entries.sorted(by: { $0.name < $1.name }) where entry.name.hasSuffix(".sql") {
+            switch MigrationFileName.parse(entry.name) {
+            case .failure(.notAMigrationName): problems.append(.badFileName(file: display(entry.name)))
+            case .failure(.versionNotPositive): problems.append(.versionNotPositive(file: display(entry.name)))
+            case .failure(.versionTooLarge): problems.append(.versionTooLarge(file: display(entry.name)))
+            case .success(let fileName):
+                switch fileName.direction {
+                case .up: ups[fileName.version, default: []].append((fileName, entry))
+                case .down: downs[fileName.version, default: []].append((fileName, entry))
+                }
+            }
+        }
+
+        var migrations: [Migration] = []
+        for version in Set(ups.keys).union(downs.keys).sorted() {
+            let upFiles = ups[version] ?? []
+            let downFiles = downs[version] ?? []
+            let names = Set(upFiles.map(\.0.name) + downFiles.map(\.0.name))
+            if upFiles.count > 1 || downFiles.count > 1 || names.count > 1 {
+                let files = (upFiles + downFiles).map { display($0.1.name) }.sorted()
+                problems.append(.duplicateVersion(version: version, files: files))
+                continue
+            }
+            guard let (upName, upEntry) = upFiles.first else {
+                downFiles.forEach { problems.append(.downWithoutUp(file: display($0.1.name))) }
+                continue
+            }
+            let up = checkText(upEntry, display: display(upEntry.name), problems: &problems)
+            let down = downFiles.first.flatMap { checkText($0.1, display: display($0.1.name), problems: &problems) }
+            guard let up, downFiles.isEmpty || down != nil else { continue }
+            migrations.append(Migration(
+                version: version, name: upName.name, versionText: upName.versionText,
+                upFile: display(upEntry.name), upSQL: up.sql,
+                downFile: downFiles.first.map { display($0.1.name) }, downSQL: down?.sql,
+                checksum: Checksum.sha256(upEntry.bytes), transactional: up.directives.transactional
+            ))
+        }
+        if problems.isEmpty && migrations.isEmpty { problems.append(.noMigrations(folder: path)) }
+        guard problems.isEmpty else { return .failure(MigrationFolderError(problems)) }
+        return .success(MigrationFolder(path: path, migrations: migrations))
+    }
+
+    /// Decodes one file and checks its directives and statements.
+    private static func checkText(
+        _ entry: Entry, display: String, problems: inout [MigrationFolderProblem]
+    ) -> (sql: String, directives: MigrationDirectives)? {
+        guard let sql = String(validating: entry.bytes, as: UTF8.self) else {
+            problems.append(.invalidUTF8(file: display))
+            return nil
+        }
+        let directives: MigrationDirectives
+        switch MigrationDirectives.parse(firstLineOf: sql) {
+        case .success(let parsed): directives = parsed
+        case .failure(let problem):
+            problems.append(.unknownDirective(file: display, directive: problem.directive))
+            return nil
+        }
+        let statements = SQLStatementSplitter.split(sql)
+        guard !statements.isEmpty else {
+            problems.append(.emptyMigration(file: display))
+            return nil
+        }
+        if directives.transactional,
+           let control = statements.first(where: { transactionControlKeywords.contains($0.keyword) }) {
+            problems.append(.transactionControl(file: display, line: control.line, keyword: control.keyword))
+            return nil
+        }
+        return (sql, directives)
+    }
+
+    private static let transactionControlKeywords: Set<String> = ["BEGIN", "COMMIT", "ROLLBACK", "START", "END", "ABORT"]
+}

@@ -1,0 +1,146 @@
+/// Splits SQL text into statements at top-level semicolons, as psql does: semicolons inside
+/// quotes, quoted identifiers, dollar quotes and comments do not count. Used to run a
+/// no-transaction migration one statement at a time (so `CREATE INDEX CONCURRENTLY` is not
+/// wrapped in an implicit transaction) and to find transaction control in transactional ones.
+public enum SQLStatementSplitter {
+    public struct Statement: Equatable, Sendable {
+        /// The statement text without the terminating semicolon.
+        public let text: String
+        /// 1-based line of the statement's first character in the file.
+        public let line: Int
+        /// The first keyword, upper-cased, after leading comments (`CREATE`, `BEGIN`, …).
+        public let keyword: String
+    }
+
+    public static func split(_ sql: String) -> [Statement] {
+        let characters = Array(sql.unicodeScalars)
+        var statements: [Statement] = []
+        var current = String.UnicodeScalarView()
+        var hasCode = false
+        var statementLine = 1
+        var line = 1
+        var index = 0
+
+        func flush() {
+            if hasCode {
+                let text = String(current).trimmingWhitespace()
+                statements.append(Statement(text: String(text), line: statementLine, keyword: firstKeyword(of: String(text))))
+            }
+            current = String.UnicodeScalarView()
+            hasCode = false
+        }
+        func take(_ count: Int) {
+            for offset in 0..<count where index + offset < characters.count {
+                let scalar = characters[index + offset]
+                if scalar == "\n" { line += 1 }
+                current.append(scalar)
+            }
+            index += count
+        }
+        func starts(with text: String, at position: Int) -> Bool {
+            let scalars = Array(text.unicodeScalars)
+            guard position + scalars.count <= characters.count else { return false }
+            return Array(characters[position..<position + scalars.count]) == scalars
+        }
+        func markCode() {
+            if !hasCode { hasCode = true; statementLine = line }
+        }
+
+        while index < characters.count {
+            let scalar = characters[index]
+            if scalar == "-" && starts(with: "--", at: index) {
+                while index < characters.count && characters[index] != "\n" { take(1) }
+            } else if scalar == "/" && starts(with: "/*", at: index) {
+                var depth = 0
+                repeat {
+                    if starts(with: "/*", at: index) { depth += 1; take(2) }
+                    else if starts(with: "*/", at: index) { depth -= 1; take(2) }
+                    else { take(1) }
+                } while depth > 0 && index < characters.count
+            } else if scalar == "'" {
+                markCode()
+                let backslashEscapes = index > 0 && (characters[index - 1] == "E" || characters[index - 1] == "e")
+                    && (index < 2 || !isIdentifierScalar(characters[index - 2]))
+                take(1)
+                while index < characters.count {
+                    if backslashEscapes && characters[index] == "\\" { take(2); continue }
+                    if characters[index] == "'" {
+                        if starts(with: "''", at: index) { take(2); continue }
+                        take(1)
+                        break
+                    }
+                    take(1)
+                }
+            } else if scalar == "\"" {
+                markCode()
+                take(1)
+                while index < characters.count {
+                    if starts(with: "\"\"", at: index) { take(2); continue }
+                    let closing = characters[index] == "\""
+                    take(1)
+                    if closing { break }
+                }
+            } else if scalar == "$", let tag = dollarTag(at: index, in: characters),
+                      index == 0 || !isIdentifierScalar(characters[index - 1]) {
+                markCode()
+                take(tag.unicodeScalars.count)
+                while index < characters.count && !starts(with: tag, at: index) { take(1) }
+                take(tag.unicodeScalars.count)
+            } else if scalar == ";" {
+                index += 1
+                flush()
+            } else {
+                if !scalar.properties.isWhitespace { markCode() }
+                take(1)
+            }
+        }
+        flush()
+        return statements
+    }
+
+    /// `$tag$` or `$$` starting at `position`, if there is one (a `$1` parameter is not).
+    private static func dollarTag(at position: Int, in characters: [Unicode.Scalar]) -> String? {
+        var end = position + 1
+        while end < characters.count, characters[end] != "$" {
+            let scalar = characters[end]
+            let allowed = isIdentifierScalar(scalar) && !(end == position + 1 && ("0"..."9").contains(scalar))
+            guard allowed else { return nil }
+            end += 1
+        }
+        guard end < characters.count else { return nil }
+        return String(String.UnicodeScalarView(characters[position...end]))
+    }
+
+    private static func isIdentifierScalar(_ scalar: Unicode.Scalar) -> Bool {
+        scalar == "_" || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+    }
+
+    /// The first word of a statement, skipping leading comments.
+    static func firstKeyword(of text: String) -> String {
+        var rest = Substring(text)
+        while true {
+            rest = rest.trimmingWhitespace()
+            if rest.hasPrefix("--") {
+                rest = rest.drop { $0 != "\n" }
+            } else if rest.hasPrefix("/*"), let end = rest.range(of: "*/") {
+                rest = rest[end.upperBound...]
+            } else {
+                break
+            }
+        }
+        return String(rest.prefix { $0.isLetter }).uppercased()
+    }
+}
+
+private extension Substring {
+    func range(of needle: String) -> Range<Substring.Index>? {
+        var start = startIndex
+        while start < endIndex {
+            if self[start...].hasPrefix(needle) {
+                return start..<index(start, offsetBy: needle.count)
+            }
+            start = index(after: start)
+        }
+        return nil
+    }
+}

@@ -1,0 +1,131 @@
+import Logging
+import PQ
+import SchemagateCore
+
+/// The work done while holding the lock: re-read the state (someone may have finished while we
+/// waited), re-plan, undo an interrupted no-transaction migration, apply each pending migration
+/// fenced, release. A lease renewer runs beside it.
+struct HolderRun {
+    let session: Session
+    let folder: MigrationFolder
+    let identity: InstanceIdentity
+    let target: Int64
+
+    /// Transient failures of one migration (lock timeout, deadlock, serialization) retried in place.
+    static let maxAttempts = 8
+
+    func run() async throws(MigrateError) -> LockProtocol.MigrationResult {
+        let renewer = LeaseRenewer(configuration: session.configuration, owner: identity.id, logger: session.logger)
+        let outcome: Result<LockProtocol.MigrationResult, MigrateError> = await withTaskGroup(of: Void.self) { group in
+            group.addTask { await renewer.run() }
+            defer { group.cancelAll() }
+            do throws(MigrateError) {
+                return .success(try await migrate())
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try outcome.get()
+    }
+
+    private func migrate() async throws(MigrateError) -> LockProtocol.MigrationResult {
+        let store: SchemaStore
+        do {
+            store = try await session.store()
+            guard try await store.adoptLock(owner: identity.id, sessionVisible: session.sessionVisible) else {
+                return .lockLost(by: nil)
+            }
+        } catch {
+            return .interrupted(try session.transient(error))
+        }
+        do {
+            let plan = try Migrator.plan(folder: folder, state: try await store.schemaState(), target: target)
+            var current = plan.current
+            if let dirty = plan.recovery {
+                session.onEvent(.recovering(dirty))
+                switch try await store.recover(dirty, expectedVersion: current, identity: identity) {
+                case .applied: break
+                case .lockLost(let owner): return .lockLost(by: owner)
+                case .versionMoved: return .lockLost(by: nil)
+                case .failed(let error, _, _):
+                    await release(store)
+                    throw MigrateError.configuration(
+                        "undoing interrupted version \(dirty.version) (\(dirty.name)) with its down SQL failed: \(error.message); check the database, then run `schemagate repair`"
+                    )
+                }
+            }
+            for (index, migration) in plan.pending.enumerated() {
+                session.onEvent(.applying(migration, index: index + 1, count: plan.pending.count))
+                var attempt = 1
+                while true {
+                    let outcome = migration.transactional
+                        ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity)
+                        : try await store.applyWithoutTransaction(migration, expectedVersion: current, identity: identity)
+                    switch outcome {
+                    case .applied(let duration):
+                        session.onEvent(.applied(migration, durationMilliseconds: duration))
+                        current = migration.version
+                    case .lockLost(let owner):
+                        return .lockLost(by: owner)
+                    case .versionMoved:
+                        return .lockLost(by: nil)
+                    case .failed(let error, let line, let leftDirty):
+                        if error.isTransient && attempt < Self.maxAttempts {
+                            session.onEvent(.retrying(migration, reason: error.description))
+                            try? await Task.sleep(for: LockProtocol.backoffDelay(attempt: attempt, ceiling: .seconds(5)).jittered())
+                            attempt += 1
+                            continue
+                        }
+                        let located = Self.locate(error, in: migration, statementLine: line)
+                        try? await store.recordFailure(migration, error: "\(located.line): \(error.message)", sqlState: error.sqlState?.rawValue,
+                                                       identity: identity, durationMilliseconds: 0)
+                        await release(store)
+                        throw MigrateError.migrationFailed(MigrationFailure(
+                            migration: migration, error: error, line: located.line, column: located.column,
+                            schemaVersion: current, leftDirty: leftDirty
+                        ))
+                    }
+                    break
+                }
+            }
+            await release(store)
+            return .reachedTarget(version: current)
+        } catch let error as MigrateError {
+            if case .plan = error { await release(store) }
+            throw error
+        } catch {
+            return .interrupted(try session.transient(error))
+        }
+    }
+
+    private func release(_ store: SchemaStore) async {
+        do {
+            switch try await store.releaseLock(owner: identity.id) {
+            case .released: session.onEvent(.released)
+            case .notOwner(let holder): session.onEvent(.releaseFoundOtherOwner(holder))
+            }
+        } catch {
+            session.logger.warning("could not release the lock; it expires with its lease", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// The file line (and column) of a server error: from the error position when the server gave
+    /// one (relative to the text sent), else the failing statement's first line.
+    static func locate(_ error: PQError, in migration: Migration, statementLine: Int) -> (line: Int, column: Int?) {
+        guard let position = error.position else { return (statementLine, nil) }
+        let text: Substring
+        if migration.transactional {
+            text = Substring(migration.upSQL)
+        } else {
+            let statement = SQLStatementSplitter.split(migration.upSQL).first { $0.line == statementLine }
+            text = Substring(statement?.text ?? "")
+        }
+        var line = 1
+        var column = 1
+        for (offset, scalar) in text.unicodeScalars.enumerated() {
+            if offset == position - 1 { break }
+            if scalar == "\n" { line += 1; column = 1 } else { column += 1 }
+        }
+        return migration.transactional ? (line, column) : (statementLine + line - 1, column)
+    }
+}

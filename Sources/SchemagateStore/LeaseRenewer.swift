@@ -1,0 +1,35 @@
+import Logging
+import PQ
+import SchemagateCore
+
+/// Keeps the lock's lease fresh from a connection of its own while the holder's connection is
+/// busy running a (possibly long) migration. Stops when cancelled or when the record is not ours.
+struct LeaseRenewer: Sendable {
+    let configuration: Migrator.Configuration
+    let owner: String
+    let logger: Logger
+
+    func run() async {
+        let interval = configuration.store.lease / 3
+        var store: SchemaStore?
+        while !Task.isCancelled {
+            try? await Task.sleep(for: interval)
+            if Task.isCancelled { break }
+            do {
+                if store == nil {
+                    let connection = try await Connection.connect(configuration.connectionString, applicationName: "schemagate-lease")
+                    store = SchemaStore(connection: connection, configuration: configuration.store)
+                }
+                if try await store!.renewLock(owner: owner) == false {
+                    logger.warning("lease renewal found the lock record is no longer ours")
+                    break
+                }
+            } catch {
+                logger.debug("lease renewal failed; retrying", metadata: ["error": "\(error)"])
+                store?.connection.close()
+                store = nil
+            }
+        }
+        store?.connection.close()
+    }
+}

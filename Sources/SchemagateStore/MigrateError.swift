@@ -1,0 +1,109 @@
+import PQ
+import SchemagateCore
+
+/// Why a migrate run ended without reaching the target. `description` is the one line an operator
+/// sees; it never holds a password (connection strings are only ever shown redacted).
+public enum MigrateError: Error, Sendable, CustomStringConvertible {
+    case folder(MigrationFolderError)
+    case plan(PlanProblem)
+    /// A migration's SQL failed; it was rolled back (or undone) and recorded.
+    case migrationFailed(MigrationFailure)
+    /// Another instance just failed on this same migration file.
+    case failedElsewhere(FailureRecord)
+    case unavailable(String)
+    case lockWaitExceeded(LockRecord?, waited: Duration)
+    case lockLost(by: String?)
+    case authentication(String)
+    case configuration(String)
+
+    public var exitCode: SchemagateExitCode {
+        switch self {
+        case .folder: return .invalidMigrations
+        case .plan(let problem): return problem.exitCode
+        case .migrationFailed, .failedElsewhere: return .migrationFailed
+        case .unavailable, .lockWaitExceeded: return .unavailable
+        case .lockLost: return .lockLost
+        case .authentication: return .authenticationFailed
+        case .configuration: return .usage
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .folder(let error): return error.description
+        case .plan(let problem): return problem.description
+        case .migrationFailed(let failure): return failure.description
+        case .failedElsewhere(let record):
+            return "version \(record.version) (\(record.name)) just failed on another instance: \(record.error); fix the migration and start again"
+        case .unavailable(let message):
+            return "database unreachable: \(message)"
+        case .lockWaitExceeded(let holder, let waited):
+            let who = holder.map { "held by \($0.holderDescription)" } ?? "busy"
+            return "gave up after --lock-wait \(DurationParser.format(waited)): migration lock \(who) made no progress; check that instance, or break a dead lock with `schemagate unlock`"
+        case .lockLost(let owner):
+            return "lost the migration lock to \(owner ?? "another instance") (lease expired while this instance was stalled); this instance applied nothing further"
+        case .authentication(let message):
+            return "authentication refused: \(message); check the user and password (PGPASSWORD, .pgpass or the credential file)"
+        case .configuration(let message):
+            return message
+        }
+    }
+}
+
+/// A migration whose SQL failed, located in its file.
+public struct MigrationFailure: Sendable, CustomStringConvertible {
+    public let migration: Migration
+    public let error: PQError
+    /// 1-based line (and column) of the failing statement or error position in the file.
+    public let line: Int
+    public let column: Int?
+    /// The version the database is at afterwards.
+    public let schemaVersion: Int64
+    /// A no-transaction migration that could not be undone: the database is marked dirty.
+    public let leftDirty: Bool
+
+    public var description: String {
+        let location = column.map { "\(migration.upFile):\(line):\($0)" } ?? "\(migration.upFile):\(line)"
+        var text = "\(location): \(error.message)"
+        if let sqlState = error.sqlState { text += " (SQLSTATE \(sqlState))" }
+        if let hint = error.hint { text += "; hint: \(hint)" }
+        if leftDirty {
+            text += "; it ran outside a transaction and could not be undone: check the database, then run `schemagate repair`"
+        } else {
+            text += migration.transactional ? "; rolled back" : "; undone with its down file"
+            text += ", schema stays at \(schemaVersion)"
+        }
+        return text
+    }
+}
+
+extension MigrateError {
+    public enum Classification: Sendable {
+        /// Worth retrying with backoff: the same work may succeed a moment later.
+        case transient(String)
+        case permanent(MigrateError)
+    }
+
+    /// Sorts any error met while talking to the database into transient or permanent.
+    public static func classify(_ error: any Error, settingsTable: String) -> Classification {
+        if let error = error as? MigrateError { return .permanent(error) }
+        guard let error = error as? PQError else {
+            return .permanent(.configuration("unexpected content in \(settingsTable): \(error)"))
+        }
+        switch error.kind {
+        case .invalidConnectionString:
+            return .permanent(.configuration("--database-url: \(error.message)"))
+        case .connectionFailed where error.sqlState?.isAuthenticationFailure == true:
+            return .permanent(.authentication(error.message))
+        case .connectionFailed where error.sqlState == .invalidCatalogName:
+            return .permanent(.configuration("\(error.message); create the database or fix --database-url"))
+        case .server where !error.isTransient:
+            let hint = error.sqlState == .insufficientPrivilege ? "; grant the role the privileges it needs" : ""
+            return .permanent(.configuration("\(error.message) (SQLSTATE \(error.sqlState?.rawValue ?? "?"))\(hint)"))
+        case .cancelled:
+            return .permanent(.unavailable("cancelled"))
+        default:
+            return .transient(error.message)
+        }
+    }
+}

@@ -1,0 +1,226 @@
+import Foundation
+import PQ
+import SchemagateCore
+
+/// What one attempt to apply a migration ended with.
+public enum ApplyOutcome: Sendable {
+    case applied(durationMilliseconds: Double)
+    /// Fencing found another owner: nothing was applied.
+    case lockLost(currentOwner: String?)
+    /// Fencing found the version moved (someone else applied it): nothing was applied.
+    case versionMoved(to: Int64)
+    /// The migration's SQL failed. For a no-transaction one, `leftDirty` tells whether the
+    /// database is still marked dirty (no down file, or the down file failed too).
+    case failed(PQError, statementLine: Int, leftDirty: Bool)
+}
+
+extension SchemaStore {
+    /// Applies one migration in its own transaction, fenced: inside that transaction the version
+    /// row is locked and checked, and the lock record must still name `identity`, so a holder that
+    /// was paused past its lease can never apply what another instance applies too.
+    public func applyTransactional(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
+        let started = ContinuousClock.now
+        try await connection.query("BEGIN")
+        do {
+            if let refusal = try await fence(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
+                try await connection.query("ROLLBACK")
+                return refusal
+            }
+            do {
+                try await connection.execute(migration.upSQL)
+            } catch let error as PQError where error.kind == .server {
+                try await connection.query("ROLLBACK")
+                return .failed(error, statementLine: 1, leftDirty: false)
+            }
+            let duration = milliseconds(since: started)
+            try await recordApplied(migration, identity: identity, durationMilliseconds: duration)
+            try await connection.query("COMMIT")
+            return .applied(durationMilliseconds: duration)
+        } catch {
+            try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Applies a `no-transaction` migration: marks the version dirty (fenced), runs the statements
+    /// one at a time as psql would, then moves the version (fenced). On failure it runs the down
+    /// file, when there is one, and clears the mark only if that succeeded.
+    public func applyWithoutTransaction(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
+        let started = ContinuousClock.now
+        let dirty = DirtyMigration(version: migration.version, name: migration.name, checksum: migration.checksum, downSQL: migration.downSQL)
+        if let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
+            return refusal
+        }
+        for statement in SQLStatementSplitter.split(migration.upSQL) {
+            do {
+                try await connection.execute(statement.text)
+            } catch let error as PQError where error.kind == .server {
+                let undone = try await runDown(migration.downSQL)
+                if undone {
+                    _ = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: dirty, newVersion: expectedVersion, newDirty: nil, identity: identity)
+                }
+                return .failed(error, statementLine: statement.line, leftDirty: !undone)
+            }
+        }
+        let duration = milliseconds(since: started)
+        try await connection.query("BEGIN")
+        do {
+            if let refusal = try await fence(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
+                try await connection.query("ROLLBACK")
+                return refusal
+            }
+            try await recordApplied(migration, identity: identity, durationMilliseconds: duration)
+            try await connection.query("COMMIT")
+            return .applied(durationMilliseconds: duration)
+        } catch {
+            try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Undoes an interrupted no-transaction migration with its stored down SQL and clears the mark.
+    public func recover(_ dirty: DirtyMigration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
+        let started = ContinuousClock.now
+        do {
+            guard try await runDown(dirty.downSQL, throwing: true) else {
+                return .failed(PQError(kind: .server, message: "no down SQL stored for version \(dirty.version)"), statementLine: 1, leftDirty: true)
+            }
+        } catch let error as PQError where error.kind == .server {
+            return .failed(error, statementLine: 1, leftDirty: true)
+        }
+        if let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: dirty, newVersion: expectedVersion, newDirty: nil, identity: identity) {
+            return refusal
+        }
+        try await connection.query(
+            """
+            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error)
+            VALUES ($1::bigint, $2, $3, 'down', $4, $5::int, $6, now(), $7::float8, true, 'undo of an interrupted no-transaction migration')
+            """,
+            [String(dirty.version), dirty.name, dirty.checksum, identity.host, String(identity.pid), identity.id,
+             String(milliseconds(since: started))]
+        )
+        return .applied(durationMilliseconds: milliseconds(since: started))
+    }
+
+    /// Records a failed migration in `last_failure` and history (outside any migration transaction).
+    public func recordFailure(_ migration: Migration, error: String, sqlState: String?, identity: InstanceIdentity, durationMilliseconds: Double) async throws {
+        try await connection.query(
+            """
+            WITH failure AS (
+              INSERT INTO \(settings) (key, value)
+              VALUES ($1, jsonb_build_object('version', $2::bigint, 'name', $3::text, 'checksum', $4::text,
+                      'error', $5::text, 'sqlstate', $6::text, 'at', extract(epoch FROM now())::float8, 'instance', $7::text))
+              ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+              RETURNING 1
+            )
+            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, down_sql)
+            SELECT $2::bigint, $3, $4, 'up', $8, $9::int, $7, now() - $10::float8 * interval '1 millisecond', $10::float8, false, $5, $11
+            FROM failure
+            """,
+            [SettingsKey.lastFailure, String(migration.version), migration.name, migration.checksum, error, sqlState,
+             identity.id, identity.host, String(identity.pid), String(durationMilliseconds), migration.downSQL]
+        )
+    }
+
+    // MARK: - Fencing
+
+    /// Inside an open transaction: bounds lock waits and idle time, locks the version row and
+    /// checks version, dirty mark and lock owner. Returns why not to go on, or nil to go on.
+    func fence(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
+        try await connection.query(
+            """
+            SELECT set_config('lock_timeout', $1, true),
+                   set_config('idle_in_transaction_session_timeout', $2, true)
+            """,
+            [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds)]
+        )
+        let versionText = try await connection.query(
+            "SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]
+        ).first?["value"]
+        let record = try versionText.map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
+        if record.version != expectedVersion || record.dirty?.version != dirty?.version {
+            return .versionMoved(to: record.version)
+        }
+        // A new statement, so a new snapshot: it sees a takeover committed while we waited above.
+        let owner = try await connection.query(
+            "SELECT value->>'owner' AS owner FROM \(settings) WHERE key = $1", [SettingsKey.migrationLock]
+        ).first?["owner"]
+        if owner != identity.id {
+            return .lockLost(currentOwner: owner)
+        }
+        return nil
+    }
+
+    /// A fenced transaction that only rewrites the version record.
+    private func fencedUpdate(expectedVersion: Int64, expectedDirty: DirtyMigration?, newVersion: Int64, newDirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
+        try await connection.query("BEGIN")
+        do {
+            if let refusal = try await fence(expectedVersion: expectedVersion, dirty: expectedDirty, identity: identity) {
+                try await connection.query("ROLLBACK")
+                return refusal
+            }
+            try await writeVersion(newVersion, dirty: newDirty, identity: identity)
+            try await connection.query("COMMIT")
+            return nil
+        } catch {
+            try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func writeVersion(_ version: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws {
+        let dirtyJSON = try dirty.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
+        try await connection.query(
+            """
+            UPDATE \(settings)
+            SET value = jsonb_build_object('version', $2::bigint, 'dirty', $3::jsonb,
+                                           'updated_at', extract(epoch FROM now())::float8, 'instance', $4::text)
+            WHERE key = $1
+            """,
+            [SettingsKey.schemaVersion, String(version), dirtyJSON, identity.id]
+        )
+    }
+
+    /// Moves the version, adds the history row, clears an older failure and wakes waiters: one statement.
+    private func recordApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double) async throws {
+        try await connection.query(
+            """
+            WITH version AS (
+              UPDATE \(settings)
+              SET value = jsonb_build_object('version', $2::bigint, 'dirty', NULL,
+                                             'updated_at', extract(epoch FROM now())::float8, 'instance', $5::text)
+              WHERE key = $1
+              RETURNING 1
+            ), cleared AS (
+              DELETE FROM \(settings) WHERE key = $11 AND (value->>'version')::bigint <= $2::bigint
+            ), recorded AS (
+              INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql)
+              VALUES ($2::bigint, $3, $4, 'up', $6, $7::int, $5, now(), $8::float8, true, $9)
+              RETURNING 1
+            )
+            SELECT pg_notify($10, $2::text) FROM version, recorded
+            """,
+            [SettingsKey.schemaVersion, String(migration.version), migration.name, migration.checksum, identity.id,
+             identity.host, String(identity.pid), String(durationMilliseconds), migration.downSQL, versionChannel,
+             SettingsKey.lastFailure]
+        )
+    }
+
+    /// Runs down SQL one statement at a time. False when there is none or it failed.
+    private func runDown(_ downSQL: String?, throwing: Bool = false) async throws -> Bool {
+        guard let downSQL else { return false }
+        for statement in SQLStatementSplitter.split(downSQL) {
+            do {
+                try await connection.execute(statement.text)
+            } catch let error as PQError where error.kind == .server && !throwing {
+                return false
+            }
+        }
+        return true
+    }
+
+    func milliseconds(since start: ContinuousClock.Instant) -> Double {
+        let elapsed = ContinuousClock.now - start
+        return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+}

@@ -1,0 +1,64 @@
+import PQ
+import SchemagateCore
+
+/// What `schemagate repair` changed.
+public struct RepairReport: Sendable, Equatable {
+    public var acceptedChecksums: [Int64] = []
+    public var clearedDirty: DirtyMigration?
+    public var markedApplied = false
+    public var clearedFailure = false
+}
+
+extension SchemaStore {
+    /// Accepts the folder's checksums for applied versions, clears an interrupted no-transaction
+    /// migration's mark (or, with `markApplied`, records it as applied) and clears `last_failure`,
+    /// in one transaction, recorded in history as `repair` rows. The caller holds the lock.
+    public func repair(folder: MigrationFolder, markApplied: Bool, identity: InstanceIdentity) async throws -> RepairReport {
+        var report = RepairReport()
+        try await connection.query("BEGIN")
+        do {
+            let state = try await schemaState()
+            for migration in folder.migrations where migration.version <= state.version {
+                guard state.applied[migration.version]?.checksum != migration.checksum else { continue }
+                try await insertRepairRow(version: migration.version, name: migration.name, checksum: migration.checksum,
+                                          downSQL: migration.downSQL, note: "checksum accepted", identity: identity)
+                report.acceptedChecksums.append(migration.version)
+            }
+            if let dirty = state.dirty {
+                let version = markApplied ? dirty.version : state.version
+                try await connection.query(
+                    """
+                    UPDATE \(settings) SET value = jsonb_build_object('version', $2::bigint, 'dirty', NULL,
+                      'updated_at', extract(epoch FROM now())::float8, 'instance', $3::text)
+                    WHERE key = $1
+                    """,
+                    [SettingsKey.schemaVersion, String(version), identity.id]
+                )
+                if markApplied {
+                    try await insertRepairRow(version: dirty.version, name: dirty.name, checksum: dirty.checksum,
+                                              downSQL: dirty.downSQL, note: "interrupted migration marked applied", identity: identity)
+                }
+                report.clearedDirty = dirty
+                report.markedApplied = markApplied
+            }
+            report.clearedFailure = try await connection.query(
+                "DELETE FROM \(settings) WHERE key = $1 RETURNING 1", [SettingsKey.lastFailure]
+            ).affectedRows > 0
+            try await connection.query("COMMIT")
+            return report
+        } catch {
+            try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    private func insertRepairRow(version: Int64, name: String, checksum: String, downSQL: String?, note: String, identity: InstanceIdentity) async throws {
+        try await connection.query(
+            """
+            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, down_sql)
+            VALUES ($1::bigint, $2, $3, 'repair', $4, $5::int, $6, now(), 0, true, $7, $8)
+            """,
+            [String(version), name, checksum, identity.host, String(identity.pid), identity.id, note, downSQL]
+        )
+    }
+}

@@ -1,0 +1,272 @@
+import Foundation
+import PQ
+import SchemagateCore
+
+/// The coordination rows of SPEC 3 on one connection: the settings table (version, lock, last
+/// failure) and the history table. Identifiers are quoted with libpq's own function; every value
+/// travels as a query parameter.
+public final class SchemaStore: Sendable {
+    public let connection: Connection
+    public let configuration: StoreConfiguration
+    /// `"schema"."settings"`, quoted.
+    let settings: String
+    /// `"schema"."schemagate_history"`, quoted.
+    let history: String
+    let schema: String
+
+    public init(connection: Connection, configuration: StoreConfiguration) {
+        self.connection = connection
+        self.configuration = configuration
+        schema = connection.escapeIdentifier(configuration.schema)
+        settings = schema + "." + connection.escapeIdentifier(configuration.settingsTable)
+        history = schema + "." + connection.escapeIdentifier(configuration.historyTable)
+    }
+
+    /// Creates the schema, both tables and the version row when missing. Many instances may start
+    /// at the same instant, so creation is serialized by a transaction-scoped advisory lock (which
+    /// also works through PgBouncer's transaction pooling) and a collision is retried.
+    public func bootstrap() async throws {
+        let existing = try await connection.query(
+            "SELECT to_regclass($1) IS NOT NULL AS settings, to_regclass($2) IS NOT NULL AS history",
+            [settings, history]
+        )
+        if existing.first?.bool("settings") != true || existing.first?.bool("history") != true {
+            try await createTables()
+        }
+        try await connection.query(
+            """
+            INSERT INTO \(settings) (key, value)
+            VALUES ($1, jsonb_build_object('version', 0, 'dirty', NULL))
+            ON CONFLICT (key) DO NOTHING
+            """,
+            [SettingsKey.schemaVersion]
+        )
+    }
+
+    private func createTables() async throws {
+        for attempt in 1...5 {
+            do {
+                try await connection.query("BEGIN")
+                try await connection.query("SELECT pg_advisory_xact_lock(hashtext('schemagate.bootstrap'))")
+                let schemaExists = try await connection.query(
+                    "SELECT to_regnamespace($1) IS NOT NULL AS present", [schema]
+                ).first?.bool("present") ?? false
+                if !schemaExists {
+                    try await connection.query("CREATE SCHEMA IF NOT EXISTS \(schema)")
+                }
+                try await connection.query(
+                    "CREATE TABLE IF NOT EXISTS \(settings) (key text PRIMARY KEY, value jsonb NOT NULL)"
+                )
+                try await connection.query(
+                    """
+                    CREATE TABLE IF NOT EXISTS \(history) (
+                        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                        version bigint NOT NULL,
+                        name text NOT NULL,
+                        checksum text NOT NULL,
+                        direction text NOT NULL CHECK (direction IN ('up', 'down', 'repair')),
+                        host text NOT NULL,
+                        pid integer NOT NULL,
+                        instance text NOT NULL,
+                        started_at timestamptz NOT NULL,
+                        duration_ms double precision NOT NULL,
+                        success boolean NOT NULL,
+                        error text,
+                        down_sql text
+                    )
+                    """
+                )
+                try await connection.query("COMMIT")
+                return
+            } catch let error as PQError where attempt < 5 && error.kind == .server &&
+                [.uniqueViolation, .duplicateTable, .duplicateSchema, .duplicateObject].contains(error.sqlState) {
+                try? await connection.query("ROLLBACK")
+            } catch {
+                try? await connection.query("ROLLBACK")
+                throw error
+            }
+        }
+    }
+
+    /// Version, lock, last failure, the database clock and whether the holder's session is alive,
+    /// in one statement: a waiter's whole poll.
+    public func snapshot() async throws -> LockSnapshot {
+        let row = try await connection.query(
+            """
+            SELECT
+              (SELECT value::text FROM \(settings) WHERE key = $1) AS version,
+              l.value::text AS lock,
+              (SELECT value::text FROM \(settings) WHERE key = $3) AS failure,
+              extract(epoch FROM now())::float8 AS now,
+              CASE WHEN (l.value->>'session_visible')::boolean THEN EXISTS (
+                SELECT 1 FROM pg_stat_activity a
+                WHERE a.pid = (l.value->>'backend_pid')::int
+                  AND (a.backend_start IS NULL
+                       OR extract(epoch FROM a.backend_start) = (l.value->>'backend_start')::numeric)
+              ) END AS holder_alive
+            FROM (SELECT 1) AS one LEFT JOIN \(settings) l ON l.key = $2
+            """,
+            [SettingsKey.schemaVersion, SettingsKey.migrationLock, SettingsKey.lastFailure]
+        ).first!
+        return LockSnapshot(
+            version: try row["version"].map(VersionRecord.decode)?.version ?? 0,
+            lock: try row["lock"].map { try JSONDecoder().decode(LockRecord.self, from: Data($0.utf8)) },
+            holderSessionAlive: row.bool("holder_alive"),
+            lastFailure: try row["failure"].map { try JSONDecoder().decode(FailureRecord.self, from: Data($0.utf8)) },
+            now: row.double("now") ?? 0
+        )
+    }
+
+    /// The version record and the checksums of applied migrations (re-read after taking the lock).
+    public func schemaState() async throws -> SchemaState {
+        let versionText = try await connection.query(
+            "SELECT value::text AS value FROM \(settings) WHERE key = $1", [SettingsKey.schemaVersion]
+        ).first?["value"]
+        let record = try versionText.map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
+        let rows = try await connection.query(
+            """
+            SELECT DISTINCT ON (version) version, name, checksum, direction, down_sql
+            FROM \(history) WHERE success
+            ORDER BY version, id DESC
+            """
+        ).rows
+        var applied: [Int64: AppliedMigration] = [:]
+        for row in rows where row["direction"] != "down" {
+            guard let version = row["version"].flatMap({ Int64($0) }), version <= record.version else { continue }
+            applied[version] = AppliedMigration(
+                version: version, name: row["name"] ?? "", checksum: row["checksum"] ?? "", downSQL: row["down_sql"]
+            )
+        }
+        return SchemaState(version: record.version, dirty: record.dirty, applied: applied)
+    }
+
+    /// Takes the lock when it is free (`replacing` nil) or replaces `replacing` when that holder is
+    /// still stale at this instant (lease expired or session gone). True when the lock is ours.
+    public func acquireLock(for identity: InstanceIdentity, replacing: String?, sessionVisible: Bool) async throws -> Bool {
+        let result = try await connection.query(
+            """
+            INSERT INTO \(settings) AS s (key, value)
+            SELECT $1, jsonb_build_object(
+              'owner', $2::text, 'host', $3::text, 'pid', $4::int,
+              'taken_at', extract(epoch FROM now())::float8,
+              'expires_at', extract(epoch FROM now() + $5::bigint * interval '1 millisecond')::float8,
+              'backend_pid', pg_backend_pid(),
+              'backend_start', (SELECT extract(epoch FROM backend_start) FROM pg_stat_activity WHERE pid = pg_backend_pid()),
+              'session_visible', $6::boolean)
+            ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
+            WHERE s.value->>'owner' = $7::text AND (
+              (s.value->>'expires_at')::float8 < extract(epoch FROM now())::float8
+              OR ((s.value->>'session_visible')::boolean AND NOT EXISTS (
+                SELECT 1 FROM pg_stat_activity a
+                WHERE a.pid = (s.value->>'backend_pid')::int
+                  AND (a.backend_start IS NULL
+                       OR extract(epoch FROM a.backend_start) = (s.value->>'backend_start')::numeric))))
+            RETURNING 1
+            """,
+            [SettingsKey.migrationLock, identity.id, identity.host, String(identity.pid),
+             String(configuration.lease.milliseconds), sessionVisible ? "true" : "false", replacing]
+        )
+        return !result.isEmpty
+    }
+
+    /// Extends our lease. False when the record is no longer ours.
+    public func renewLock(owner: String) async throws -> Bool {
+        let result = try await connection.query(
+            """
+            UPDATE \(settings)
+            SET value = jsonb_set(value, '{expires_at}',
+                  to_jsonb(extract(epoch FROM now() + $3::bigint * interval '1 millisecond')::float8))
+            WHERE key = $1 AND value->>'owner' = $2
+            """,
+            [SettingsKey.migrationLock, owner, String(configuration.lease.milliseconds)]
+        )
+        return result.affectedRows == 1
+    }
+
+    public enum ReleaseOutcome: Sendable, Equatable {
+        case released
+        /// The record was not ours any more (nil: there was none).
+        case notOwner(currentOwner: LockRecord?)
+    }
+
+    /// Deletes the lock record if it is still ours, and says so when it was not.
+    public func releaseLock(owner: String) async throws -> ReleaseOutcome {
+        let deleted = try await connection.query(
+            "DELETE FROM \(settings) WHERE key = $1 AND value->>'owner' = $2 RETURNING 1",
+            [SettingsKey.migrationLock, owner]
+        )
+        if !deleted.isEmpty {
+            try await connection.query("SELECT pg_notify($1, 'released')", [versionChannel])
+            return .released
+        }
+        return .notOwner(currentOwner: try await snapshot().lock)
+    }
+
+    /// Deletes whatever lock record there is (`schemagate unlock`). Returns the record removed.
+    public func breakLock(expectedOwner: String?) async throws -> LockRecord? {
+        let removed = try await connection.query(
+            """
+            DELETE FROM \(settings) WHERE key = $1 AND ($2::text IS NULL OR value->>'owner' = $2)
+            RETURNING value::text AS value
+            """,
+            [SettingsKey.migrationLock, expectedOwner]
+        ).first?["value"]
+        return try removed.map { try JSONDecoder().decode(LockRecord.self, from: Data($0.utf8)) }
+    }
+
+    /// Every history row, oldest first.
+    public func historyEntries() async throws -> [HistoryEntry] {
+        try await connection.query(
+            """
+            SELECT version, name, checksum, direction, host, pid, instance,
+                   to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
+                   duration_ms, success, error, down_sql IS NOT NULL AS has_down
+            FROM \(history) ORDER BY id
+            """
+        ).rows.map(HistoryEntry.init(row:))
+    }
+}
+
+/// The `schema_version` value: `{"version": 3, "dirty": null | {...}}`.
+struct VersionRecord: Codable, Equatable {
+    var version: Int64
+    var dirty: DirtyMigration?
+
+    static func decode(_ text: String) throws -> VersionRecord {
+        try JSONDecoder().decode(VersionRecord.self, from: Data(text.utf8))
+    }
+}
+
+extension SchemaStore {
+    /// Points our lock record at this connection's session (after taking it, or after a
+    /// reconnect) and refreshes the lease. False when the record is not ours.
+    public func adoptLock(owner: String, sessionVisible: Bool) async throws -> Bool {
+        try await connection.query(
+            """
+            UPDATE \(settings)
+            SET value = value || jsonb_build_object(
+                  'backend_pid', pg_backend_pid(),
+                  'backend_start', (SELECT extract(epoch FROM backend_start) FROM pg_stat_activity WHERE pid = pg_backend_pid()),
+                  'session_visible', $3::boolean,
+                  'expires_at', extract(epoch FROM now() + $4::bigint * interval '1 millisecond')::float8)
+            WHERE key = $1 AND value->>'owner' = $2
+            """,
+            [SettingsKey.migrationLock, owner, sessionVisible ? "true" : "false", String(configuration.lease.milliseconds)]
+        ).affectedRows == 1
+    }
+}
+
+extension SchemaStore {
+    /// Whether both tables exist (read-only commands change nothing, so they do not create them).
+    public func tablesExist() async throws -> Bool {
+        let row = try await connection.query(
+            "SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AS present", [settings, history]
+        ).first
+        return row?.bool("present") ?? false
+    }
+
+    /// The state, or version 0 with no history when schemagate has never run here.
+    public func readStateIfPresent() async throws -> SchemaState {
+        try await tablesExist() ? try await schemaState() : SchemaState(version: 0)
+    }
+}

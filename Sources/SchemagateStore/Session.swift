@@ -1,0 +1,75 @@
+import Foundation
+import Logging
+import PQ
+import SchemagateCore
+
+/// The migrator's connection: made (and the tables bootstrapped) on first use, dropped after a
+/// transient error so that the next use reconnects. Errors are sorted here into transient ones
+/// (retry with backoff) and permanent ones (a `MigrateError` with its exit code).
+final class Session: @unchecked Sendable {
+    // @unchecked: a Session belongs to one migrate run and is used by that task alone.
+    let configuration: Migrator.Configuration
+    let logger: Logger
+    let onEvent: @Sendable (MigratorEvent) -> Void
+    private var current: SchemaStore?
+    private var attempts = 0
+    private(set) var sessionVisible = false
+
+    init(configuration: Migrator.Configuration, logger: Logger, onEvent: @escaping @Sendable (MigratorEvent) -> Void) {
+        self.configuration = configuration
+        self.logger = logger
+        self.onEvent = onEvent
+    }
+
+    func store() async throws -> SchemaStore {
+        if let current { return current }
+        attempts += 1
+        let connection = try await Connection.connect(configuration.connectionString)
+        let store = SchemaStore(connection: connection, configuration: configuration.store)
+        try await store.bootstrap()
+        sessionVisible = (try? await store.sessionIsVisible()) ?? false
+        logger.debug("connected", metadata: ["backend_pid": "\(connection.backendPID)", "session_visible": "\(sessionVisible)"])
+        current = store
+        attempts = 0
+        return store
+    }
+
+    /// Retries `body` on transient errors with backoff until `lockWait` passes without success.
+    func retrying<T>(_ body: (SchemaStore) async throws -> T) async throws(MigrateError) -> T {
+        let started = ContinuousClock.now
+        var attempt = 0
+        while true {
+            do {
+                return try await body(try await store())
+            } catch let error as MigrateError {
+                throw error
+            } catch {
+                let message = try transient(error)
+                attempt += 1
+                if ContinuousClock.now - started >= configuration.lockWait { throw .unavailable(message) }
+                onEvent(.connecting(attempt: attempt, lastError: message))
+                try? await Task.sleep(for: LockProtocol.backoffDelay(attempt: attempt, ceiling: .seconds(5)).jittered())
+                if Task.isCancelled { throw .unavailable("cancelled: \(message)") }
+            }
+        }
+    }
+
+    /// Returns the message of a transient error (and drops the connection so the next use
+    /// reconnects); throws the `MigrateError` for a permanent one.
+    func transient(_ error: any Error) throws(MigrateError) -> String {
+        switch MigrateError.classify(error, settingsTable: configuration.store.settingsTable) {
+        case .permanent(let failure):
+            throw failure
+        case .transient(let message):
+            drop()
+            return message
+        }
+    }
+
+    func drop() {
+        current?.connection.close()
+        current = nil
+    }
+
+    func close() { drop() }
+}

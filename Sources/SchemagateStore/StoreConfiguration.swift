@@ -1,0 +1,40 @@
+/// Where schemagate keeps its rows and how its migration transactions are bounded.
+public struct StoreConfiguration: Sendable {
+    public var schema: String
+    public var settingsTable: String
+    public var historyTable: String
+    /// How long a lock record stays valid without renewal.
+    public var lease: Duration
+    /// `lock_timeout` for each migration transaction: a migration that cannot get its table
+    /// locks gives up and is retried, instead of queueing while blocking all traffic behind it.
+    public var ddlLockTimeout: Duration
+
+    public init(
+        schema: String = "public", settingsTable: String = "schemagate_settings",
+        historyTable: String = "schemagate_history",
+        lease: Duration = .seconds(15), ddlLockTimeout: Duration = .seconds(5)
+    ) {
+        self.schema = schema
+        self.settingsTable = settingsTable
+        self.historyTable = historyTable
+        self.lease = lease
+        self.ddlLockTimeout = ddlLockTimeout
+    }
+}
+
+/// Settings keys (SPEC 3).
+enum SettingsKey {
+    static let schemaVersion = "schema_version"
+    static let migrationLock = "migration_lock"
+    static let lastFailure = "last_failure"
+}
+
+/// The NOTIFY channel on which a holder announces version changes and releases.
+public let versionChannel = "schemagate"
+
+extension Duration {
+    /// Whole milliseconds, as PostgreSQL settings and intervals take them.
+    var milliseconds: Int64 {
+        components.seconds * 1000 + components.attoseconds / 1_000_000_000_000_000
+    }
+}

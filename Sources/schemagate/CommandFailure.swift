@@ -1,0 +1,14 @@
+import SchemagateCore
+
+/// A command's failure: one line for the operator and the exit code scripts branch on.
+struct CommandFailure: Error, CustomStringConvertible {
+    let exitCode: SchemagateExitCode
+    let message: String
+
+    init(_ exitCode: SchemagateExitCode, _ message: String) {
+        self.exitCode = exitCode
+        self.message = message
+    }
+
+    var description: String { message }
+}

@@ -1,0 +1,51 @@
+import Foundation
+import Logging
+
+/// Log lines on stderr for people (`text`) or for log shippers (`json`, one object a line).
+/// Metadata keys are the event fields of SPEC 8 in lower case.
+struct ConsoleLogHandler: LogHandler {
+    enum Format: String { case text, json }
+
+    let format: Format
+    var logLevel: Logger.Level = .info
+    var metadata: Logger.Metadata = [:]
+
+    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+        get { metadata[key] }
+        set { metadata[key] = newValue }
+    }
+
+    func log(event: LogEvent) {
+        let all = metadata.merging(event.metadata ?? [:]) { $1 }
+        let timestamp = Date().formatted(.iso8601.year().month().day().timeSeparator(.colon).time(includingFractionalSeconds: true))
+        var line: String
+        switch format {
+        case .text:
+            line = "\(timestamp) \(event.level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))\(event.message)"
+            let shown = all.filter { $0.key != "instance" }.sorted { $0.key < $1.key }
+            if !shown.isEmpty {
+                line += " " + shown.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
+            }
+        case .json:
+            var object: [String: String] = ["time": timestamp, "level": event.level.rawValue, "message": "\(event.message)"]
+            for (key, value) in all { object[key] = "\(value)" }
+            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            line = String(decoding: data, as: UTF8.self)
+        }
+        FileHandle.standardError.write(Data((line + "\n").utf8))
+    }
+}
+
+extension RunOptions {
+    /// A logger for this run, after the `--log-format` and `--verbose` options.
+    func makeLogger(instance: String) throws -> Logger {
+        let name = logFormat ?? Environment.value(forOption: "log-format") ?? "text"
+        guard let format = ConsoleLogHandler.Format(rawValue: name) else {
+            throw CommandFailure(.usage, "--log-format '\(name)': use text or json")
+        }
+        var logger = Logger(label: "schemagate") { _ in ConsoleLogHandler(format: format) }
+        logger.logLevel = verbose ? .debug : .info
+        logger[metadataKey: "instance"] = "\(instance)"
+        return logger
+    }
+}

@@ -1,0 +1,20 @@
+import Foundation
+
+/// Option values from the environment: every option `--some-thing` also reads
+/// `SCHEMAGATE_SOME_THING`, so that a systemd `EnvironmentFile=` can configure everything.
+enum Environment {
+    static func value(forOption option: String) -> String? {
+        let name = "SCHEMAGATE_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
+        return value
+    }
+
+    /// `$CREDENTIALS_DIRECTORY/database-url`, systemd's `LoadCredential=` for the database URL.
+    static func credentialDatabaseURL() -> String? {
+        guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"],
+              let data = FileManager.default.contents(atPath: directory + "/database-url"),
+              let text = String(data: data, encoding: .utf8) else { return nil }
+        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        return trimmed.isEmpty ? nil : trimmed
+    }
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import Foundation
+import PQ
+import SchemagateCore
+import SchemagateStore
+
+/// Where the database is and where schemagate keeps its rows.
+struct DatabaseOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp(
+        "libpq URI or key=value conninfo (also SCHEMAGATE_DATABASE_URL, $CREDENTIALS_DIRECTORY/database-url, PG* variables).",
+        valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: "Schema that holds schemagate's tables (default public).")
+    var schema: String?
+
+    @Option(help: "Name of the key/value settings table (default schemagate_settings).")
+    var settingsTable: String?
+
+    @Option(help: ArgumentHelp("How long a lock record stays valid without renewal (default 15s).", valueName: "duration"))
+    var lease: String?
+
+    @Option(help: ArgumentHelp("lock_timeout of each migration transaction (default 5s).", valueName: "duration"))
+    var ddlLockTimeout: String?
+
+    func connectionString() throws -> ConnectionString {
+        let raw = databaseURL ?? Environment.value(forOption: "database-url") ?? Environment.credentialDatabaseURL() ?? ""
+        do {
+            return try ConnectionString(raw)
+        } catch {
+            throw CommandFailure(.usage, "--database-url: \(error.message)")
+        }
+    }
+
+    func storeConfiguration() throws -> StoreConfiguration {
+        let schema = self.schema ?? Environment.value(forOption: "schema") ?? "public"
+        let table = settingsTable ?? Environment.value(forOption: "settings-table") ?? "schemagate_settings"
+        for (option, value) in [("--schema", schema), ("--settings-table", table)] where value.isEmpty || value.utf8.count > 63 {
+            throw CommandFailure(.usage, "\(option) '\(value)': must be 1 to 63 bytes long")
+        }
+        return StoreConfiguration(
+            schema: schema, settingsTable: table,
+            lease: try duration("lease", lease, default: .seconds(15)),
+            ddlLockTimeout: try duration("ddl-lock-timeout", ddlLockTimeout, default: .seconds(5))
+        )
+    }
+}
+
+/// The migrations folder and the version to reach.
+struct FolderOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Migrations folder (default ./migrations).", valueName: "dir"))
+    var migrations: String?
+
+    @Option(help: ArgumentHelp("Version to reach (default: the folder's highest).", valueName: "version"))
+    var target: String?
+
+    var path: String { migrations ?? Environment.value(forOption: "migrations") ?? "migrations" }
+
+    func targetVersion() throws -> Int64? {
+        guard let text = target ?? Environment.value(forOption: "target") else { return nil }
+        guard let version = Int64(text), version >= 0 else {
+            throw CommandFailure(.usage, "--target '\(text)': must be a version number (0 or more)")
+        }
+        return version
+    }
+
+    func load() throws -> MigrationFolder {
+        do {
+            return try MigrationFolder.load(path: path)
+        } catch {
+            throw CommandFailure(.invalidMigrations, error.description)
+        }
+    }
+}
+
+/// How long to wait and how to log.
+struct RunOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Give up when the lock or the database makes no progress for this long (default 5m).", valueName: "duration"))
+    var lockWait: String?
+
+    @Option(help: ArgumentHelp("text, json or journal (default: journal when stderr is the journal, else text).", valueName: "format"))
+    var logFormat: String?
+
+    @Flag(name: .shortAndLong, help: "Log debug detail.")
+    var verbose = false
+
+    func lockWaitDuration() throws -> Duration {
+        try duration("lock-wait", lockWait, default: .seconds(300))
+    }
+}
+
+/// Reads a duration option (or its environment variable).
+func duration(_ option: String, _ value: String?, default fallback: Duration) throws -> Duration {
+    guard let text = value ?? Environment.value(forOption: option) else { return fallback }
+    guard let parsed = DurationParser.parse(text) else {
+        throw CommandFailure(.usage, "--\(option) '\(text)': not a duration; write it as 500ms, 30s, 5m or 1h")
+    }
+    return parsed
+}

@@ -1,0 +1,53 @@
+import ArgumentParser
+import SchemagateCore
+import SchemagateStore
+
+/// `schemagate repair`: after an operator has checked the database, accept changed checksums and
+/// clear an interrupted no-transaction migration and the last failure. Recorded in history.
+struct RepairCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "repair",
+        abstract: "Accept changed checksums and clear an interrupted migration's mark, after checking the database."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @OptionGroup var folder: FolderOptions
+    @Flag(help: "Record the interrupted no-transaction migration as applied (it did finish) instead of pending.")
+    var applied = false
+
+    func run() async throws {
+        let migrations = try folder.load()
+        let identity = InstanceIdentity.current()
+        let store = try await database.openStore()
+        defer { store.connection.close() }
+        do {
+            try await store.bootstrap()
+            guard try await store.acquireLock(for: identity, replacing: nil, sessionVisible: false) else {
+                let holder = try await store.snapshot().lock
+                throw CommandFailure(.usage, "the migration lock is held by \(holder?.holderDescription ?? "another instance"); repair when no migration runs (or `schemagate unlock` a dead one)")
+            }
+            let report: RepairReport
+            do {
+                report = try await store.repair(folder: migrations, markApplied: applied, identity: identity)
+            } catch {
+                _ = try? await store.releaseLock(owner: identity.id)
+                throw error
+            }
+            _ = try await store.releaseLock(owner: identity.id)
+            if report.acceptedChecksums.isEmpty && report.clearedDirty == nil && !report.clearedFailure {
+                print("nothing to repair")
+            }
+            for version in report.acceptedChecksums { print("accepted the new checksum of version \(version)") }
+            if let dirty = report.clearedDirty {
+                print(report.markedApplied
+                      ? "recorded interrupted version \(dirty.version) (\(dirty.name)) as applied"
+                      : "cleared the interrupted mark of version \(dirty.version) (\(dirty.name)); it runs again on the next migrate")
+            }
+            if report.clearedFailure { print("cleared the last recorded failure") }
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
+        }
+    }
+}

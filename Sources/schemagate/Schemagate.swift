@@ -1,0 +1,45 @@
+import ArgumentParser
+import Foundation
+import SchemagateCore
+
+@main
+struct Schemagate: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "schemagate",
+        abstract: "Brings a PostgreSQL schema to the version a release needs, safely, from every instance of a fleet at once.",
+        discussion: """
+        Every option also reads SCHEMAGATE_<OPTION> (e.g. SCHEMAGATE_DATABASE_URL); the connection \
+        follows libpq's conventions (PGHOST, PGSERVICE, .pgpass, multi-host URLs).
+
+        Exit codes:
+        \(SchemagateExitCode.helpTable)
+        """,
+        subcommands: [
+            MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
+            NewCommand.self, UnlockCommand.self, RepairCommand.self,
+        ]
+    )
+
+    /// Runs the command; prints one line and exits with the documented code on failure. Usage
+    /// errors exit 2 (ArgumentParser's own default would be 64).
+    static func main() async {
+        do {
+            var command = try parseAsRoot()
+            if var asyncCommand = command as? AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                try command.run()
+            }
+        } catch let failure as CommandFailure {
+            FileHandle.standardError.write(Data("schemagate: \(failure.message)\n".utf8))
+            Foundation.exit(failure.exitCode.rawValue)
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success {
+                exit(withError: error)
+            }
+            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+            Foundation.exit(code == .validationFailure || code.rawValue == 64 ? SchemagateExitCode.usage.rawValue : code.rawValue)
+        }
+    }
+}

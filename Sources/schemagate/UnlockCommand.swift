@@ -1,0 +1,39 @@
+import ArgumentParser
+import SchemagateCore
+import SchemagateStore
+
+/// `schemagate unlock`: breaks a lock whose holder is gone.
+struct UnlockCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "unlock", abstract: "Break a migration lock whose holder is gone (--force for one that looks alive)."
+    )
+
+    @OptionGroup var database: DatabaseOptions
+    @Flag(help: "Break the lock even though its holder looks alive.") var force = false
+
+    func run() async throws {
+        let store = try await database.openStore()
+        defer { store.connection.close() }
+        do {
+            guard try await store.tablesExist(), let lock = try await store.snapshot().lock else {
+                print("no migration lock is held")
+                return
+            }
+            let snapshot = try await store.snapshot()
+            let age = Int(snapshot.now - lock.takenAt)
+            if !snapshot.lockIsStale && !force {
+                let lease = Int(lock.expiresAt - snapshot.now)
+                throw CommandFailure(.usage, "the lock is held by \(lock.holderDescription) for \(age)s and looks alive (lease valid \(lease)s more\(snapshot.holderSessionAlive == true ? ", session connected" : "")); stop that instance first, or pass --force")
+            }
+            guard let removed = try await store.breakLock(expectedOwner: lock.owner) else {
+                print("the lock was released meanwhile")
+                return
+            }
+            print("broke the migration lock held by \(removed.holderDescription) for \(age)s (instance \(removed.owner))")
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
+        }
+    }
+}

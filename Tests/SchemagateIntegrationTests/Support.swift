@@ -1,0 +1,91 @@
+import Foundation
+import PostgresHarness
+import Testing
+
+/// The built `schemagate` executable, next to this test binary in the build folder.
+let schemagateBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["SCHEMAGATE_BIN"] { return path }
+    let me = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+    var directory = URL(fileURLWithPath: me).deletingLastPathComponent()
+    while !FileManager.default.isExecutableFile(atPath: directory.appendingPathComponent("schemagate").path),
+          directory.path != "/" {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("schemagate").path
+}()
+
+/// Runs `schemagate` with a clean environment (no SCHEMAGATE_* or PG* leaking in from outside).
+func schemagate(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
+    try ProcessRunner.run([schemagateBinary] + arguments, environment: baseEnvironment.merging(environment) { $1 })
+}
+
+func startSchemagate(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningProcess {
+    try ProcessRunner.start([schemagateBinary] + arguments, environment: baseEnvironment.merging(environment) { $1 })
+}
+
+let baseEnvironment: [String: String] = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory(), "LANG": "C.UTF-8"]
+
+/// One test's own database on the shared throwaway server.
+struct TestDatabase {
+    let server: PostgresServer
+    let url: String
+    let name: String
+
+    init() throws {
+        server = try PostgresServer.shared()
+        url = try server.createDatabase()
+        name = url.split(separator: " ").first { $0.hasPrefix("dbname=") }!.dropFirst("dbname=".count).description
+    }
+
+    func sql(_ statement: String) throws -> String {
+        try server.psql(name, statement)
+    }
+
+    /// Every user table and schemagate row, to prove a bad input changed nothing.
+    func fingerprint() throws -> String {
+        try sql("""
+        SELECT coalesce(string_agg(format('%s.%s', table_schema, table_name), ',' ORDER BY 1, 2), '')
+        FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
+        """) + "|" + (try? sql("SELECT string_agg(key || '=' || value::text, ',' ORDER BY key) FROM schemagate_settings WHERE key <> 'migration_lock'")).map { $0 } .orEmpty
+            + "|" + ((try? sql("SELECT count(*) FROM schemagate_history")) ?? "")
+    }
+
+    func version(table: String = "schemagate_settings") throws -> Int {
+        Int(try sql("SELECT value->>'version' FROM \(table) WHERE key = 'schema_version'")) ?? -1
+    }
+}
+
+extension Optional where Wrapped == String {
+    var orEmpty: String { self ?? "" }
+}
+
+/// A migrations folder in a temp dir, from file name → contents.
+func makeFolder(_ files: [String: String]) throws -> String {
+    let path = NSTemporaryDirectory() + "schemagate-migrations-" + UUID().uuidString.prefix(8)
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    for (name, text) in files {
+        try text.write(toFile: path + "/" + name, atomically: true, encoding: .utf8)
+    }
+    return path
+}
+
+/// N migrations that each create a table and insert one audit row: exactly one row per version
+/// proves each was applied once.
+func auditFolder(count: Int, extra: [String: String] = [:]) throws -> String {
+    var files: [String: String] = ["0001_audit.up.sql": "CREATE TABLE audit (version int PRIMARY KEY, at timestamptz DEFAULT clock_timestamp());\nINSERT INTO audit (version) VALUES (1);\n"]
+    for version in 2...max(2, count) where version <= count {
+        files[String(format: "%04d_step_%d.up.sql", version, version)] =
+            "CREATE TABLE step_\(version) (id int);\nINSERT INTO audit (version) VALUES (\(version));\n"
+        files[String(format: "%04d_step_%d.down.sql", version, version)] = "DROP TABLE step_\(version);\nDELETE FROM audit WHERE version = \(version);\n"
+    }
+    return try makeFolder(files.merging(extra) { $1 })
+}
+
+/// The repository's example migrations.
+let exampleMigrations: String = {
+    var directory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    while !FileManager.default.fileExists(atPath: directory.appendingPathComponent("Package.swift").path) {
+        directory.deleteLastPathComponent()
+    }
+    return directory.appendingPathComponent("migrations").path
+}()
