@@ -1,0 +1,72 @@
+# Shared by scripts/demo, scripts/test and scripts/bench: install what is missing, build, and run
+# a throwaway PostgreSQL. Source it; it defines functions only.
+
+SCHEMAGATE_APT_PACKAGES=(libpq-dev libsystemd-dev postgresql postgresql-client pkg-config)
+PG_BINDIR=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+
+# Installs the Debian packages that are not installed yet (apt-get update only when needed).
+ensure_packages() {
+    local missing=()
+    for package in "${SCHEMAGATE_APT_PACKAGES[@]}" "$@"; do
+        dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    done
+    if ((${#missing[@]})); then
+        log "installing ${missing[*]}"
+        local sudo=""
+        [ "$(id -u)" -eq 0 ] || sudo=sudo
+        $sudo apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+    fi
+    PG_BINDIR=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)
+    export PG_BINDIR
+}
+
+# Puts the Swift toolchain on PATH when it is installed but not on PATH.
+ensure_swift() {
+    if ! command -v swift >/dev/null 2>&1; then
+        for candidate in /opt/swift/usr/bin /usr/share/swift/usr/bin; do
+            [ -x "$candidate/swift" ] && PATH="$candidate:$PATH"
+        done
+    fi
+    command -v swift >/dev/null 2>&1 || { echo "swift not found: install Swift 6 (https://swift.org/install) and put it on PATH" >&2; exit 2; }
+    export PATH
+}
+
+# Runs a command as the postgres user when we are root (initdb and postgres refuse root).
+as_server_user() {
+    if [ "$(id -u)" -eq 0 ]; then runuser -u postgres -- "$@"; else "$@"; fi
+}
+
+free_port() {
+    python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Starts a throwaway cluster; sets PG_DIR, PG_PORT, PG_SOCKET and DATABASE_URL (database "demo").
+start_postgres() {
+    PG_DIR=$(mktemp -d /tmp/schemagate-pg.XXXXXX)
+    PG_PORT=$(free_port)
+    PG_SOCKET="$PG_DIR/socket"
+    mkdir -p "$PG_SOCKET"
+    [ "$(id -u)" -ne 0 ] || chown -R postgres:postgres "$PG_DIR"
+    as_server_user "$PG_BINDIR/initdb" -D "$PG_DIR/data" -U postgres --auth=trust --no-sync -E UTF8 --locale=C >/dev/null
+    cat >>"$PG_DIR/data/postgresql.conf" <<CONF
+listen_addresses = '127.0.0.1'
+port = $PG_PORT
+unix_socket_directories = '$PG_SOCKET'
+max_connections = 300
+fsync = off
+CONF
+    as_server_user "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -l "$PG_DIR/server.log" -w start >/dev/null
+    as_server_user "$PG_BINDIR/createdb" -h "$PG_SOCKET" -p "$PG_PORT" -U postgres demo
+    DATABASE_URL="host=$PG_SOCKET port=$PG_PORT dbname=demo user=postgres"
+    export PG_DIR PG_PORT PG_SOCKET DATABASE_URL
+}
+
+stop_postgres() {
+    [ -n "${PG_DIR:-}" ] || return 0
+    as_server_user "$PG_BINDIR/pg_ctl" -D "$PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
+    rm -rf "$PG_DIR"
+    PG_DIR=""
+}
