@@ -12,16 +12,23 @@ public struct MigrationPlan: Sendable, Equatable {
     public var isAhead: Bool { current > target }
     public var isUpToDate: Bool { pending.isEmpty && recovery == nil }
 
-    /// Plans the way from `state` to `target` (the folder's highest version when nil).
-    public static func make(folder: MigrationFolder, state: SchemaState, target requested: Int64?) throws(PlanProblem) -> MigrationPlan {
+    /// The version to reach: `requested`, which must name a migration of the folder (or be 0), or
+    /// the folder's highest. Checked before connecting, so a bad target changes nothing.
+    public static func checkTarget(_ requested: Int64?, folder: MigrationFolder) throws(PlanProblem) -> Int64 {
         let highest = folder.highestVersion ?? 0
-        let target = requested ?? highest
+        guard let target = requested else { return highest }
         if target > highest {
             throw .targetAboveHighest(target: target, highest: highest, folder: folder.path)
         }
-        if target > state.version, target != 0, folder.migration(version: target) == nil {
+        if target != 0, folder.migration(version: target) == nil {
             throw .targetNotAMigration(target: target, folder: folder.path)
         }
+        return target
+    }
+
+    /// Plans the way from `state` to `target` (the folder's highest version when nil).
+    public static func make(folder: MigrationFolder, state: SchemaState, target requested: Int64?) throws(PlanProblem) -> MigrationPlan {
+        let target = try checkTarget(requested, folder: folder)
         for migration in folder.migrations where migration.version <= min(state.version, target) {
             guard let applied = state.applied[migration.version] else {
                 throw .notRecorded(file: migration.upFile, version: migration.version, current: state.version)

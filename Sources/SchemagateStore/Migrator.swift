@@ -41,6 +41,11 @@ public struct Migrator: Sendable {
 
     /// Brings the schema to the target. Returns the version reached; throws `MigrateError`.
     public func run() async throws(MigrateError) -> Int64 {
+        do {
+            _ = try MigrationPlan.checkTarget(configuration.target, folder: folder)
+        } catch {
+            throw .plan(error)
+        }
         let session = Session(configuration: configuration, logger: logger, onEvent: onEvent)
         defer { session.close() }
         // Plan first, without the lock: a bad checksum or target fails here, and an up-to-date

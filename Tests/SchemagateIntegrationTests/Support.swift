@@ -41,22 +41,20 @@ struct TestDatabase {
         try server.psql(name, statement)
     }
 
-    /// Every user table and schemagate row, to prove a bad input changed nothing.
-    func fingerprint() throws -> String {
-        try sql("""
-        SELECT coalesce(string_agg(format('%s.%s', table_schema, table_name), ',' ORDER BY 1, 2), '')
+    /// Every user table and schemagate's rows, to prove that a bad input changed nothing.
+    func fingerprint(settingsTable: String = "schemagate_settings") throws -> String {
+        let tables = try sql("""
+        SELECT coalesce(string_agg(format('%s.%s', table_schema, table_name), ',' ORDER BY 1), '')
         FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
-        """) + "|" + (try? sql("SELECT string_agg(key || '=' || value::text, ',' ORDER BY key) FROM schemagate_settings WHERE key <> 'migration_lock'")).map { $0 } .orEmpty
-            + "|" + ((try? sql("SELECT count(*) FROM schemagate_history")) ?? "")
+        """)
+        let rows = (try? sql("SELECT string_agg(key || '=' || value::text, ',' ORDER BY key) FROM \(settingsTable) WHERE key <> 'migration_lock'")) ?? ""
+        let history = (try? sql("SELECT count(*) FROM schemagate_history")) ?? ""
+        return [tables, rows, history].joined(separator: "|")
     }
 
     func version(table: String = "schemagate_settings") throws -> Int {
         Int(try sql("SELECT value->>'version' FROM \(table) WHERE key = 'schema_version'")) ?? -1
     }
-}
-
-extension Optional where Wrapped == String {
-    var orEmpty: String { self ?? "" }
 }
 
 /// A migrations folder in a temp dir, from file name → contents.

@@ -1,0 +1,135 @@
+import SchemagateCore
+import Testing
+
+@Suite("lock protocol state machine")
+struct LockProtocolTests {
+    let t0 = ContinuousClock.now
+    let me = "me"
+
+    func machine(target: Int64 = 3, lockWait: Duration = .seconds(60)) -> LockProtocol {
+        LockProtocol(configuration: .init(instance: me, target: target, checksums: [1: "c1", 2: "c2", 3: "c3"], lockWait: lockWait))
+    }
+
+    func holder(_ owner: String = "other", expiresAt: Double = 200, takenAt: Double = 90) -> LockRecord {
+        LockRecord(owner: owner, host: "host-b", pid: 812, takenAt: takenAt, expiresAt: expiresAt, backendPID: 42, sessionVisible: true)
+    }
+
+    func snapshot(version: Int64 = 0, lock: LockRecord? = nil, alive: Bool? = true, failure: FailureRecord? = nil, now: Double = 100) -> LockSnapshot {
+        LockSnapshot(version: version, lock: lock, holderSessionAlive: lock == nil ? nil : alive, lastFailure: failure, now: now)
+    }
+
+    @Test func fastPathAtOrPastTheTarget() {
+        var protocolState = machine()
+        #expect(protocolState.start(now: t0) == .observe)
+        #expect(protocolState.observed(snapshot(version: 3), now: t0) == .finish(.ready(version: 3)))
+        var ahead = machine()
+        _ = ahead.start(now: t0)
+        #expect(ahead.observed(snapshot(version: 9, lock: holder()), now: t0) == .finish(.ready(version: 9)))
+    }
+
+    @Test func freeLockIsTakenThenMigrated() {
+        var state = machine()
+        _ = state.start(now: t0)
+        #expect(state.observed(snapshot(), now: t0) == .acquire(replacing: nil))
+        #expect(state.acquired(true, now: t0) == .migrate)
+        #expect(state.migrationEnded(.reachedTarget(version: 3), now: t0) == .finish(.ready(version: 3)))
+        #expect(state.isFinished)
+    }
+
+    @Test func losingTheRaceLooksAgainAtOnce() {
+        var state = machine()
+        _ = state.start(now: t0)
+        _ = state.observed(snapshot(), now: t0)
+        #expect(state.acquired(false, now: t0) == .observe)
+        #expect(state.observed(snapshot(lock: holder(takenAt: 96)), now: t0)
+                == .wait(.milliseconds(250), .lockHeld(holder(takenAt: 96), heldFor: 4)))
+        #expect(state.waited(now: t0 + .milliseconds(250)) == .observe)
+        #expect(state.observed(snapshot(version: 3), now: t0 + .seconds(1)) == .finish(.ready(version: 3)))
+    }
+
+    @Test func deadHolderIsReplacedWithoutWaitingForTheLease() {
+        var state = machine()
+        _ = state.start(now: t0)
+        #expect(state.observed(snapshot(lock: holder(), alive: false), now: t0) == .acquire(replacing: "other"))
+    }
+
+    @Test func expiredLeaseIsReplacedWhenSessionsCannotBeSeen() {
+        var unseen = machine()
+        _ = unseen.start(now: t0)
+        #expect(unseen.observed(snapshot(lock: holder(expiresAt: 150), alive: nil, now: 100), now: t0)
+                == .wait(.milliseconds(250), .lockHeld(holder(expiresAt: 150), heldFor: 10)))
+        _ = unseen.waited(now: t0)
+        #expect(unseen.observed(snapshot(lock: holder(expiresAt: 150), alive: nil, now: 151), now: t0) == .acquire(replacing: "other"))
+    }
+
+    @Test func aRecordThatIsAlreadyOursIsResumed() {
+        var state = machine()
+        _ = state.start(now: t0)
+        #expect(state.observed(snapshot(lock: holder(me)), now: t0) == .migrate)
+    }
+
+    @Test func aLiveHolderWithoutProgressExhaustsLockWait() {
+        var state = machine(lockWait: .seconds(10))
+        _ = state.start(now: t0)
+        let lock = holder()
+        #expect(state.observed(snapshot(lock: lock), now: t0) == .wait(.milliseconds(250), .lockHeld(lock, heldFor: 10)))
+        _ = state.waited(now: t0 + .seconds(5))
+        // Progress (the version moved) restarts the clock.
+        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(9)) == .wait(.milliseconds(250), .lockHeld(lock, heldFor: 10)))
+        _ = state.waited(now: t0 + .seconds(15))
+        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(15)) == .wait(.milliseconds(250), .lockHeld(lock, heldFor: 10)))
+        _ = state.waited(now: t0 + .seconds(19))
+        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(19)) == .finish(.lockWaitExceeded(lock)))
+    }
+
+    @Test func aFailureRecordedMeanwhileForTheSameFileFailsFast() {
+        var state = machine()
+        _ = state.start(now: t0)
+        _ = state.observed(snapshot(lock: holder(), now: 100), now: t0)
+        _ = state.waited(now: t0)
+        let failure = FailureRecord(version: 1, name: "a", checksum: "c1", error: "boom", sqlState: "42601", at: 101, instance: "other")
+        #expect(state.observed(snapshot(failure: failure, now: 102), now: t0) == .finish(.failedElsewhere(failure)))
+    }
+
+    @Test func anOldOrDifferentFailureIsRetried() {
+        var state = machine()
+        _ = state.start(now: t0)
+        let old = FailureRecord(version: 1, name: "a", checksum: "c1", error: "boom", sqlState: nil, at: 10, instance: "x")
+        #expect(state.observed(snapshot(failure: old, now: 100), now: t0) == .acquire(replacing: nil))
+        var edited = machine()
+        _ = edited.start(now: t0)
+        let otherFile = FailureRecord(version: 1, name: "a", checksum: "different", error: "boom", sqlState: nil, at: 100, instance: "x")
+        #expect(edited.observed(snapshot(failure: otherFile, now: 100), now: t0) == .acquire(replacing: nil))
+    }
+
+    @Test func databaseTroubleBacksOffThenGivesUp() {
+        var state = machine(lockWait: .seconds(2))
+        _ = state.start(now: t0)
+        #expect(state.databaseFailed("refused", now: t0) == .wait(.milliseconds(100), .databaseTrouble("refused", attempt: 1)))
+        _ = state.waited(now: t0)
+        #expect(state.databaseFailed("refused", now: t0 + .milliseconds(500)) == .wait(.milliseconds(200), .databaseTrouble("refused", attempt: 2)))
+        _ = state.waited(now: t0)
+        #expect(state.databaseFailed("refused", now: t0 + .seconds(3)) == .finish(.unavailable("refused")))
+    }
+
+    @Test func backoffGrowsToItsCeiling() {
+        #expect(LockProtocol.backoffDelay(attempt: 1, ceiling: .seconds(5)) == .milliseconds(100))
+        #expect(LockProtocol.backoffDelay(attempt: 4, ceiling: .seconds(5)) == .milliseconds(800))
+        #expect(LockProtocol.backoffDelay(attempt: 30, ceiling: .seconds(5)) == .seconds(5))
+    }
+
+    @Test func interruptedMigrationObservesAgainAndLostLockFinishes() {
+        var state = machine()
+        _ = state.start(now: t0)
+        _ = state.observed(snapshot(), now: t0)
+        _ = state.acquired(true, now: t0)
+        #expect(state.migrationEnded(.interrupted("connection lost"), now: t0) == .wait(.milliseconds(100), .databaseTrouble("connection lost", attempt: 1)))
+        _ = state.waited(now: t0)
+        #expect(state.observed(snapshot(lock: holder("thief")), now: t0) == .wait(.milliseconds(250), .lockHeld(holder("thief"), heldFor: 10)))
+        var lost = machine()
+        _ = lost.start(now: t0)
+        _ = lost.observed(snapshot(), now: t0)
+        _ = lost.acquired(true, now: t0)
+        #expect(lost.migrationEnded(.lockLost(by: "thief"), now: t0) == .finish(.lockLost(by: "thief")))
+    }
+}

@@ -1,0 +1,70 @@
+import SchemagateCore
+import Testing
+
+@Suite("migrations folder rules")
+struct MigrationFolderTests {
+    func parse(_ files: [String: String]) -> Result<MigrationFolder, MigrationFolderError> {
+        MigrationFolder.parse(path: "m", entries: files.map { .init(name: $0.key, bytes: Array($0.value.utf8)) })
+    }
+
+    func problems(_ files: [String: String]) -> [MigrationFolderProblem] {
+        guard case .failure(let error) = parse(files) else { return [] }
+        return error.problems
+    }
+
+    @Test func sortsByNumericVersionAndPairsDownFiles() throws {
+        let folder = try parse([
+            "10_ten.up.sql": "SELECT 10;", "0002_two.up.sql": "SELECT 2;", "0002_two.down.sql": "SELECT -2;",
+            "notes.txt": "ignored", "1_one.up.sql": "SELECT 1;",
+        ]).get()
+        #expect(folder.migrations.map(\.version) == [1, 2, 10])
+        #expect(folder.migrations[1].label == "0002_two")
+        #expect(folder.migrations[1].downSQL == "SELECT -2;")
+        #expect(folder.migrations[0].downSQL == nil)
+        #expect(folder.highestVersion == 10)
+    }
+
+    @Test func checksumIsSHA256OfTheBytes() throws {
+        let folder = try parse(["1_a.up.sql": "SELECT 1;\n"]).get()
+        // sha256("SELECT 1;\n")
+        #expect(folder.migrations[0].checksum == Checksum.sha256(Array("SELECT 1;\n".utf8)))
+        #expect(Checksum.sha256(Array("abc".utf8)) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+    }
+
+    @Test func noTransactionDirective() throws {
+        let folder = try parse(["1_a.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);"]).get()
+        #expect(folder.migrations[0].transactional == false)
+        let plain = try parse(["1_a.up.sql": "-- a comment\nSELECT 1;"]).get()
+        #expect(plain.migrations[0].transactional)
+    }
+
+    @Test func everyRuleNamesTheFile() {
+        #expect(problems([:]) == [.noMigrations(folder: "m")])
+        #expect(problems(["x.sql": "SELECT 1;"]) == [.badFileName(file: "m/x.sql")])
+        #expect(problems(["1_A.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_A.up.sql")])
+        #expect(problems(["1_a.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a.sql")])
+        #expect(problems(["0_a.up.sql": "SELECT 1;"]) == [.versionNotPositive(file: "m/0_a.up.sql")])
+        #expect(problems(["1234567890123456789_a.up.sql": "SELECT 1;"]) == [.versionTooLarge(file: "m/1234567890123456789_a.up.sql")])
+        #expect(problems(["1_a.up.sql": "SELECT 1;", "01_b.up.sql": "SELECT 1;"])
+                == [.duplicateVersion(version: 1, files: ["m/01_b.up.sql", "m/1_a.up.sql"])])
+        #expect(problems(["1_a.up.sql": "SELECT 1;", "1_b.down.sql": "SELECT 1;"])
+                == [.duplicateVersion(version: 1, files: ["m/1_a.up.sql", "m/1_b.down.sql"])])
+        #expect(problems(["2_b.down.sql": "SELECT 1;", "1_a.up.sql": "SELECT 1;"]) == [.downWithoutUp(file: "m/2_b.down.sql")])
+        #expect(problems(["1_a.up.sql": "-- schemagate: fast\nSELECT 1;"]) == [.unknownDirective(file: "m/1_a.up.sql", directive: "fast")])
+        #expect(problems(["1_a.up.sql": "-- schemagate:\nSELECT 1;"]) == [.unknownDirective(file: "m/1_a.up.sql", directive: "")])
+        #expect(problems(["1_a.up.sql": "  \n-- only a comment\n/* and another */\n"]) == [.emptyMigration(file: "m/1_a.up.sql")])
+        #expect(problems(["1_a.up.sql": "SELECT 1;\nBEGIN;\nSELECT 2;"]) == [.transactionControl(file: "m/1_a.up.sql", line: 2, keyword: "BEGIN")])
+        #expect(problems(["1_a.up.sql": "-- schemagate: no-transaction\nSELECT 1;\nCOMMIT;"]).isEmpty)
+    }
+
+    @Test func invalidUTF8() {
+        let result = MigrationFolder.parse(path: "m", entries: [.init(name: "1_a.up.sql", bytes: [0x53, 0xff, 0x3b])])
+        guard case .failure(let error) = result else { Issue.record("accepted invalid UTF-8"); return }
+        #expect(error.problems == [.invalidUTF8(file: "m/1_a.up.sql")])
+    }
+
+    @Test func theHeadlineCountsTheOtherProblems() {
+        guard case .failure(let error) = parse(["x.sql": "", "y.sql": "", "1_a.up.sql": "SELECT 1;"]) else { return }
+        #expect(error.description.hasSuffix("(and 1 more problem; run `schemagate validate`)"))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import PostgresHarness
+import Testing
+
+@Suite("failure semantics, unlock and repair")
+struct FailureTests {
+    @Test func failingNoTransactionMigrationRunsItsDownFile() throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1, extra: [
+            "0002_index.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY audit_at_idx ON audit (at);\nCREATE INDEX CONCURRENTLY broken_idx ON missing_table (x);\n",
+            "0002_index.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS audit_at_idx;\n",
+        ])
+        let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(result.status == 70, "\(result.all)")
+        #expect(result.stderr.contains("0002_index.up.sql:3:"), "\(result.stderr)")
+        #expect(result.stderr.contains("undone with its down file, schema stays at 1"))
+        #expect(try database.sql("SELECT to_regclass('audit_at_idx') IS NULL") == "t")
+        #expect(try database.sql("SELECT value->>'dirty' IS NULL OR value->'dirty' = 'null'::jsonb FROM schemagate_settings WHERE key = 'schema_version'") == "t")
+        #expect(try database.version() == 1)
+        #expect(try database.sql("SELECT value->>'version' FROM schemagate_settings WHERE key = 'last_failure'") == "2")
+    }
+
+    @Test func failingNoTransactionMigrationWithoutDownStaysDirtyUntilRepaired() throws {
+        let database = try TestDatabase()
+        var files = [
+            "0002_index.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY audit_at_idx ON audit (at);\nCREATE INDEX CONCURRENTLY broken_idx ON missing_table (x);\n",
+        ]
+        let folder = try auditFolder(count: 1, extra: files)
+        let first = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(first.status == 70, "\(first.all)")
+        #expect(first.stderr.contains("could not be undone"))
+        #expect(first.stderr.contains("schemagate repair"))
+        #expect(try database.sql("SELECT value->'dirty'->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2")
+
+        let second = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(second.status == 70, "\(second.all)")
+        #expect(second.stderr.contains("interrupted and has no down file"))
+
+        files["0002_index.up.sql"] = "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY IF NOT EXISTS audit_at_idx ON audit (at);\n"
+        try files["0002_index.up.sql"]!.write(toFile: folder + "/0002_index.up.sql", atomically: true, encoding: .utf8)
+        let repair = try schemagate(["repair", "--database-url", database.url, "--migrations", folder])
+        #expect(repair.status == 0, "\(repair.all)")
+        #expect(repair.stdout.contains("cleared the interrupted mark of version 2"))
+        let third = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(third.status == 0, "\(third.all)")
+        #expect(try database.version() == 2)
+        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'last_failure'") == "0")
+    }
+
+    @Test func unlockBreaksOnlyAStaleLockUnlessForced() throws {
+        let database = try TestDatabase()
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", try auditFolder(count: 1)]).status == 0)
+        let none = try schemagate(["unlock", "--database-url", database.url])
+        #expect(none.stdout.contains("no migration lock is held"))
+
+        try database.sql("""
+        INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'ghost', 'host', 'host-b', 'pid', 812,
+          'taken_at', extract(epoch FROM now()) - 60, 'expires_at', extract(epoch FROM now()) - 30, 'session_visible', false))
+        """)
+        let stale = try schemagate(["unlock", "--database-url", database.url])
+        #expect(stale.status == 0, "\(stale.all)")
+        #expect(stale.stdout.contains("broke the migration lock held by host-b pid 812"))
+
+        try database.sql("""
+        INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'busy', 'host', 'host-c', 'pid', 9,
+          'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 600, 'session_visible', false))
+        """)
+        let live = try schemagate(["unlock", "--database-url", database.url])
+        #expect(live.status == 2)
+        #expect(live.stderr.contains("looks alive"))
+        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "1")
+        let forced = try schemagate(["unlock", "--database-url", database.url, "--force"])
+        #expect(forced.status == 0)
+        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+    }
+
+    @Test func aLockHeldByALiveHolderWithoutProgressEndsInLockWait() throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        #expect(try schemagate(["plan", "--database-url", database.url, "--migrations", folder]).status == 0)
+        _ = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"])
+        try database.sql("""
+        INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'busy', 'host', 'host-c', 'pid', 9,
+          'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 600, 'session_visible', false))
+        """)
+        let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "1s"])
+        #expect(result.status == 69, "\(result.all)")
+        #expect(result.stderr.contains("migration lock held by host-c pid 9 made no progress"))
+        #expect(result.stderr.contains("waiting for lock held by host-c pid 9"))
+        #expect(try database.version() == 1)
+    }
+}
