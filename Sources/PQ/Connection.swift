@@ -109,6 +109,9 @@ public final class Connection: @unchecked Sendable {
         queue.sync { PQparameterStatus(handle, name).map { String(cString: $0) } }
     }
 
+    /// The server's version as a number (150018 for 15.18), from `PQserverVersion`.
+    public var serverVersion: Int { queue.sync { Int(PQserverVersion(handle)) } }
+
     /// The file descriptor of the connection's socket, for address checks (not for I/O).
     public var socketDescriptor: Int32 { queue.sync { PQsocket(handle) } }
 

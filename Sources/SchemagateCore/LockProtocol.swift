@@ -16,8 +16,14 @@ public struct LockProtocol: Sendable {
         /// Ceiling of the exponential backoff after database errors.
         public var maxBackoff: Duration
 
+        /// After losing the lock, go on waiting for the target (a daemon) instead of finishing with
+        /// `.lockLost` (one-shot `migrate`).
+        public var rejoinAfterLockLoss: Bool
+
         public init(instance: String, target: Int64, checksums: [Int64: String] = [:], lockWait: Duration,
-                    pollInterval: Duration = .milliseconds(250), maxBackoff: Duration = .seconds(5)) {
+                    pollInterval: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(5),
+                    rejoinAfterLockLoss: Bool = false) {
+            self.rejoinAfterLockLoss = rejoinAfterLockLoss
             self.instance = instance
             self.target = target
             self.checksums = checksums
@@ -85,6 +91,8 @@ public struct LockProtocol: Sendable {
     /// The database clock at the first observation: failures recorded after it are "fresh".
     private var firstObservedAt: Double?
     private var consecutiveErrors = 0
+    /// We held the lock and were interrupted: seeing another owner now means we lost it.
+    private var heldBeforeInterruption = false
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -113,9 +121,14 @@ public struct LockProtocol: Sendable {
             return finish(.failedElsewhere(failure))
         }
         guard let lock = snapshot.lock else {
+            heldBeforeInterruption = false
             state = .acquiring
             return .acquire(replacing: nil)
         }
+        if heldBeforeInterruption && lock.owner != configuration.instance && !configuration.rejoinAfterLockLoss {
+            return finish(.lockLost(by: lock.owner))
+        }
+        heldBeforeInterruption = false
         if lock.owner == configuration.instance {
             // Ours already: a reconnect after a broken connection found the record still ours.
             state = .migrating
@@ -159,6 +172,7 @@ public struct LockProtocol: Sendable {
         case .lockLost(let owner):
             return finish(.lockLost(by: owner))
         case .interrupted(let message):
+            heldBeforeInterruption = true
             lastProgress = now
             return backoff(message, now: now)
         }

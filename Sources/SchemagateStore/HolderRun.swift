@@ -94,7 +94,11 @@ struct HolderRun {
             if case .plan = error { await release(store) }
             throw error
         } catch {
-            return .interrupted(try session.transient(error))
+            let message = try session.transient(error)
+            session.logger.warning("interrupted while holding the migration lock; reconnecting", metadata: [
+                "event": "holder_interrupted", "error": "\(message)",
+            ])
+            return .interrupted(message)
         }
     }
 

@@ -13,9 +13,12 @@ public struct Migrator: Sendable {
         public var target: Int64?
         public var lockWait: Duration
         public var pollInterval: Duration
+        /// After losing the lock, wait for the target like any waiter (the daemon) instead of
+        /// ending with `lockLost` (one-shot `migrate`, exit 75).
+        public var rejoinAfterLockLoss = false
 
         public init(connectionString: ConnectionString, store: StoreConfiguration, target: Int64?,
-                    lockWait: Duration, pollInterval: Duration = .milliseconds(250)) {
+                    lockWait: Duration, pollInterval: Duration = .milliseconds(500)) {
             self.connectionString = connectionString
             self.store = store
             self.target = target
@@ -61,7 +64,8 @@ public struct Migrator: Sendable {
         var machine = LockProtocol(configuration: .init(
             instance: identity.id, target: plan.target,
             checksums: Dictionary(uniqueKeysWithValues: folder.migrations.map { ($0.version, $0.checksum) }),
-            lockWait: configuration.lockWait, pollInterval: configuration.pollInterval
+            lockWait: configuration.lockWait, pollInterval: configuration.pollInterval,
+            rejoinAfterLockLoss: configuration.rejoinAfterLockLoss
         ))
         var action = machine.start(now: .now)
         var reportedHolder: (owner: String, at: ContinuousClock.Instant)?
@@ -89,7 +93,13 @@ public struct Migrator: Sendable {
                     onEvent(.waiting(holder: holder, heldFor: heldFor))
                     reportedHolder = (holder.owner, .now)
                 }
-                try? await Task.sleep(for: delay.jittered())
+                switch reason {
+                case .lockHeld:
+                    await session.pause(delay.jittered())
+                case .databaseTrouble(let message, let attempt):
+                    onEvent(.connecting(attempt: attempt, lastError: message))
+                    try? await Task.sleep(for: delay.jittered())
+                }
                 if Task.isCancelled { throw .unavailable("cancelled while waiting") }
                 action = machine.waited(now: .now)
             case .migrate:

@@ -127,6 +127,11 @@ extension SchemaStore {
     /// Inside an open transaction: bounds lock waits and idle time, locks the version row and
     /// checks version, dirty mark and lock owner. Returns why not to go on, or nil to go on.
     func fence(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
+        // lock_timeout: a migration that cannot get its table locks gives up (and is retried)
+        // instead of queueing while blocking all traffic behind it. idle_in_transaction: a holder
+        // paused mid-transaction is cut off after one lease, so its row locks cannot stall the
+        // instance that takes over. client_connection_check_interval (PostgreSQL 14+): the server
+        // aborts a dead client's long statement instead of finishing it.
         try await connection.query(
             """
             SELECT set_config('lock_timeout', $1, true),
@@ -134,6 +139,9 @@ extension SchemaStore {
             """,
             [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds)]
         )
+        if connection.serverVersion >= 140000 {
+            try await connection.query("SELECT set_config('client_connection_check_interval', '1000', true)")
+        }
         let versionText = try await connection.query(
             "SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]
         ).first?["value"]

@@ -28,6 +28,15 @@ final class Session: @unchecked Sendable {
         let store = SchemaStore(connection: connection, configuration: configuration.store)
         try await store.bootstrap()
         sessionVisible = (try? await store.sessionIsVisible()) ?? false
+        if sessionVisible {
+            // A direct session can sleep on LISTEN and wake the moment the holder commits or
+            // releases; through a pooler LISTEN is not ours to rely on, so waiters poll.
+            try await connection.query("LISTEN \(connection.escapeIdentifier(versionChannel))")
+            if connection.serverVersion >= 140000 {
+                // Also for no-transaction statements: a killed holder's long statement is aborted.
+                try await connection.query("SET client_connection_check_interval = 1000")
+            }
+        }
         logger.debug("connected", metadata: ["backend_pid": "\(connection.backendPID)", "session_visible": "\(sessionVisible)"])
         current = store
         attempts = 0
@@ -63,6 +72,18 @@ final class Session: @unchecked Sendable {
         case .transient(let message):
             drop()
             return message
+        }
+    }
+
+    /// Waits `delay`, or less when a NOTIFY arrives on a LISTENing session.
+    func pause(_ delay: Duration) async {
+        if sessionVisible, let current {
+            if (try? await current.connection.nextNotification(timeout: delay)) != nil {
+                // Drain the burst (one per migration) so the next wait starts clean.
+                while (try? await current.connection.nextNotification(timeout: .zero)) != nil {}
+            }
+        } else {
+            try? await Task.sleep(for: delay)
         }
     }
 

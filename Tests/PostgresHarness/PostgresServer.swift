@@ -16,6 +16,19 @@ public final class PostgresServer: Sendable {
 
     private static let start = Result { try PostgresServer() }
 
+    /// A cluster of its own, for a test that restarts the server under its clients (which must not
+    /// disturb the tests sharing `shared()`). Stop it with `stop()`.
+    public static func dedicated() throws -> PostgresServer {
+        try PostgresServer()
+    }
+
+    /// Stops this cluster and removes its directory.
+    public func stop() {
+        Self.running.withLock { $0.removeAll { $0.directory == directory } }
+        _ = try? Self.asServerUser([(try? Self.binDirectory()) ?? "", "-D", dataDirectory, "-m", "immediate", "-w", "stop"].enumerated().map { $0.offset == 0 ? $0.element + "/pg_ctl" : $0.element })
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+
     /// The server for this test process, started on first use. A failure to start is reported by
     /// every test that needs it, with the reason: real-server tests never skip quietly.
     public static func shared() throws -> PostgresServer {
@@ -58,7 +71,7 @@ public final class PostgresServer: Sendable {
         ]), "pg_ctl start")
         try Self.startWatcher(binaries: binaries, directory: directory)
         atexit { PostgresServer.stopAtExit() }
-        Self.running.withLock { $0 = (binaries, directory) }
+        Self.running.withLock { $0.append((binaries, directory)) }
         try createRole()
     }
 
@@ -104,12 +117,13 @@ public final class PostgresServer: Sendable {
 
     // MARK: - Process plumbing
 
-    private static let running = Mutex<(binaries: String, directory: String)?>(nil)
+    private static let running = Mutex<[(binaries: String, directory: String)]>([])
 
     private static func stopAtExit() {
-        guard let (binaries, directory) = running.withLock({ $0 }) else { return }
-        _ = try? asServerUser([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"])
-        try? FileManager.default.removeItem(atPath: directory)
+        for (binaries, directory) in running.withLock({ $0 }) {
+            _ = try? asServerUser([binaries + "/pg_ctl", "-D", directory + "/data", "-m", "immediate", "-w", "stop"])
+            try? FileManager.default.removeItem(atPath: directory)
+        }
     }
 
     /// A detached shell that outlives a crashed test process and cleans up after it.
@@ -140,7 +154,7 @@ public final class PostgresServer: Sendable {
     }
 
     /// initdb and postgres refuse to run as root: as root, run them as the `postgres` user.
-    private static func asServerUserPrefix() -> [String] {
+    static func asServerUserPrefix() -> [String] {
         getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
     }
 
@@ -148,7 +162,7 @@ public final class PostgresServer: Sendable {
         try ProcessRunner.run(asServerUserPrefix() + arguments)
     }
 
-    private static func giveToServerUser(_ path: String) throws {
+    static func giveToServerUser(_ path: String) throws {
         guard getuid() == 0 else { return }
         try check(ProcessRunner.run(["/bin/chown", "-R", "postgres:postgres", path]), "chown")
     }
@@ -159,7 +173,7 @@ public final class PostgresServer: Sendable {
         }
     }
 
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(descriptor) }
         var address = sockaddr_in()

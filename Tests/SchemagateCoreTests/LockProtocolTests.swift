@@ -6,8 +6,9 @@ struct LockProtocolTests {
     let t0 = ContinuousClock.now
     let me = "me"
 
-    func machine(target: Int64 = 3, lockWait: Duration = .seconds(60)) -> LockProtocol {
-        LockProtocol(configuration: .init(instance: me, target: target, checksums: [1: "c1", 2: "c2", 3: "c3"], lockWait: lockWait))
+    func machine(target: Int64 = 3, lockWait: Duration = .seconds(60), rejoin: Bool = false) -> LockProtocol {
+        LockProtocol(configuration: .init(instance: me, target: target, checksums: [1: "c1", 2: "c2", 3: "c3"],
+                                          lockWait: lockWait, rejoinAfterLockLoss: rejoin))
     }
 
     func holder(_ owner: String = "other", expiresAt: Double = 200, takenAt: Double = 90) -> LockRecord {
@@ -42,8 +43,8 @@ struct LockProtocolTests {
         _ = state.observed(snapshot(), now: t0)
         #expect(state.acquired(false, now: t0) == .observe)
         #expect(state.observed(snapshot(lock: holder(takenAt: 96)), now: t0)
-                == .wait(.milliseconds(250), .lockHeld(holder(takenAt: 96), heldFor: 4)))
-        #expect(state.waited(now: t0 + .milliseconds(250)) == .observe)
+                == .wait(.milliseconds(500), .lockHeld(holder(takenAt: 96), heldFor: 4)))
+        #expect(state.waited(now: t0 + .milliseconds(500)) == .observe)
         #expect(state.observed(snapshot(version: 3), now: t0 + .seconds(1)) == .finish(.ready(version: 3)))
     }
 
@@ -57,7 +58,7 @@ struct LockProtocolTests {
         var unseen = machine()
         _ = unseen.start(now: t0)
         #expect(unseen.observed(snapshot(lock: holder(expiresAt: 150), alive: nil, now: 100), now: t0)
-                == .wait(.milliseconds(250), .lockHeld(holder(expiresAt: 150), heldFor: 10)))
+                == .wait(.milliseconds(500), .lockHeld(holder(expiresAt: 150), heldFor: 10)))
         _ = unseen.waited(now: t0)
         #expect(unseen.observed(snapshot(lock: holder(expiresAt: 150), alive: nil, now: 151), now: t0) == .acquire(replacing: "other"))
     }
@@ -72,12 +73,12 @@ struct LockProtocolTests {
         var state = machine(lockWait: .seconds(10))
         _ = state.start(now: t0)
         let lock = holder()
-        #expect(state.observed(snapshot(lock: lock), now: t0) == .wait(.milliseconds(250), .lockHeld(lock, heldFor: 10)))
+        #expect(state.observed(snapshot(lock: lock), now: t0) == .wait(.milliseconds(500), .lockHeld(lock, heldFor: 10)))
         _ = state.waited(now: t0 + .seconds(5))
         // Progress (the version moved) restarts the clock.
-        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(9)) == .wait(.milliseconds(250), .lockHeld(lock, heldFor: 10)))
+        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(9)) == .wait(.milliseconds(500), .lockHeld(lock, heldFor: 10)))
         _ = state.waited(now: t0 + .seconds(15))
-        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(15)) == .wait(.milliseconds(250), .lockHeld(lock, heldFor: 10)))
+        #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(15)) == .wait(.milliseconds(500), .lockHeld(lock, heldFor: 10)))
         _ = state.waited(now: t0 + .seconds(19))
         #expect(state.observed(snapshot(version: 1, lock: lock), now: t0 + .seconds(19)) == .finish(.lockWaitExceeded(lock)))
     }
@@ -119,13 +120,23 @@ struct LockProtocolTests {
     }
 
     @Test func interruptedMigrationObservesAgainAndLostLockFinishes() {
-        var state = machine()
+        // A one-shot migrate that finds another owner after its interruption lost the lock.
+        var oneShot = machine()
+        _ = oneShot.start(now: t0)
+        _ = oneShot.observed(snapshot(), now: t0)
+        _ = oneShot.acquired(true, now: t0)
+        _ = oneShot.migrationEnded(.interrupted("connection lost"), now: t0)
+        _ = oneShot.waited(now: t0)
+        #expect(oneShot.observed(snapshot(lock: holder("thief")), now: t0) == .finish(.lockLost(by: "thief")))
+
+        // A daemon rejoins as a waiter.
+        var state = machine(rejoin: true)
         _ = state.start(now: t0)
         _ = state.observed(snapshot(), now: t0)
         _ = state.acquired(true, now: t0)
         #expect(state.migrationEnded(.interrupted("connection lost"), now: t0) == .wait(.milliseconds(100), .databaseTrouble("connection lost", attempt: 1)))
         _ = state.waited(now: t0)
-        #expect(state.observed(snapshot(lock: holder("thief")), now: t0) == .wait(.milliseconds(250), .lockHeld(holder("thief"), heldFor: 10)))
+        #expect(state.observed(snapshot(lock: holder("thief")), now: t0) == .wait(.milliseconds(500), .lockHeld(holder("thief"), heldFor: 10)))
         var lost = machine()
         _ = lost.start(now: t0)
         _ = lost.observed(snapshot(), now: t0)

@@ -31,9 +31,9 @@ struct TestDatabase {
     let url: String
     let name: String
 
-    init() throws {
-        server = try PostgresServer.shared()
-        url = try server.createDatabase()
+    init(on server: PostgresServer? = nil) throws {
+        self.server = try server ?? PostgresServer.shared()
+        url = try self.server.createDatabase()
         name = url.split(separator: " ").first { $0.hasPrefix("dbname=") }!.dropFirst("dbname=".count).description
     }
 
