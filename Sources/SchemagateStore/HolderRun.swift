@@ -57,6 +57,7 @@ struct HolderRun {
             for (index, migration) in plan.pending.enumerated() {
                 session.onEvent(.applying(migration, index: index + 1, count: plan.pending.count))
                 var attempt = 1
+                let started = ContinuousClock.now
                 while true {
                     let outcome = migration.transactional
                         ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity)
@@ -78,7 +79,7 @@ struct HolderRun {
                         }
                         let located = Self.locate(error, in: migration, statementLine: line)
                         try? await store.recordFailure(migration, error: "\(located.line): \(error.message)", sqlState: error.sqlState?.rawValue,
-                                                       identity: identity, durationMilliseconds: 0)
+                                                       identity: identity, durationMilliseconds: store.milliseconds(since: started))
                         await release(store)
                         throw MigrateError.migrationFailed(MigrationFailure(
                             migration: migration, error: error, line: located.line, column: located.column,

@@ -21,7 +21,7 @@ struct LeaseRenewer: Sendable {
                     store = SchemaStore(connection: connection, configuration: configuration.store)
                 }
                 if try await store!.renewLock(owner: owner) == false {
-                    logger.warning("lease renewal found the lock record is no longer ours")
+                    logger.debug("lease renewal found the lock record is no longer ours (released, or taken over)")
                     break
                 }
             } catch {

@@ -189,8 +189,15 @@ extension SchemaStore {
         )
     }
 
-    /// Moves the version, adds the history row, clears an older failure and wakes waiters: one statement.
     private func recordApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double) async throws {
+        try await recordMove(to: migration.version, version: migration.version, name: migration.name, checksum: migration.checksum,
+                             direction: "up", downSQL: migration.downSQL, identity: identity, durationMilliseconds: durationMilliseconds)
+    }
+
+    /// Moves the version record to `newVersion`, adds the history row for `version`, clears a
+    /// failure at or below it and wakes waiters: one statement, inside the fenced transaction.
+    func recordMove(to newVersion: Int64, version: Int64, name: String, checksum: String, direction: String,
+                    downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double) async throws {
         try await connection.query(
             """
             WITH version AS (
@@ -203,14 +210,14 @@ extension SchemaStore {
               DELETE FROM \(settings) WHERE key = $11 AND (value->>'version')::bigint <= $2::bigint
             ), recorded AS (
               INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql)
-              VALUES ($2::bigint, $3, $4, 'up', $6, $7::int, $5, now(), $8::float8, true, $9)
+              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9)
               RETURNING 1
             )
             SELECT pg_notify($10, $2::text) FROM version, recorded
             """,
-            [SettingsKey.schemaVersion, String(migration.version), migration.name, migration.checksum, identity.id,
-             identity.host, String(identity.pid), String(durationMilliseconds), migration.downSQL, versionChannel,
-             SettingsKey.lastFailure]
+            [SettingsKey.schemaVersion, String(newVersion), name, checksum, identity.id,
+             identity.host, String(identity.pid), String(durationMilliseconds), downSQL, versionChannel,
+             SettingsKey.lastFailure, String(version), direction]
         )
     }
 
@@ -230,5 +237,46 @@ extension SchemaStore {
     func milliseconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
+    }
+}
+
+extension SchemaStore {
+    /// Undoes one applied version with its down SQL, fenced like a migration: in one transaction
+    /// with the version move and a `down` history row, or statement by statement for a
+    /// `no-transaction` down file.
+    public func rollBack(_ step: RollbackPlan.Step, identity: InstanceIdentity) async throws -> ApplyOutcome {
+        let started = ContinuousClock.now
+        if !step.transactional {
+            for statement in SQLStatementSplitter.split(step.downSQL) {
+                do {
+                    try await connection.execute(statement.text)
+                } catch let error as PQError where error.kind == .server {
+                    return .failed(error, statementLine: statement.line, leftDirty: false)
+                }
+            }
+        }
+        try await connection.query("BEGIN")
+        do {
+            if let refusal = try await fence(expectedVersion: step.version, dirty: nil, identity: identity) {
+                try await connection.query("ROLLBACK")
+                return refusal
+            }
+            if step.transactional {
+                do {
+                    try await connection.execute(step.downSQL)
+                } catch let error as PQError where error.kind == .server {
+                    try await connection.query("ROLLBACK")
+                    return .failed(error, statementLine: 1, leftDirty: false)
+                }
+            }
+            let duration = milliseconds(since: started)
+            try await recordMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
+                                 direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration)
+            try await connection.query("COMMIT")
+            return .applied(durationMilliseconds: duration)
+        } catch {
+            try? await connection.query("ROLLBACK")
+            throw error
+        }
     }
 }

@@ -21,7 +21,7 @@ struct ConsoleLogHandler: LogHandler {
         var line: String
         switch format {
         case .text:
-            line = "\(timestamp) \(event.level.rawValue.padding(toLength: 7, withPad: " ", startingAt: 0))\(event.message)"
+            line = "\(timestamp) \(event.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(event.message)"
             let shown = all.filter { $0.key != "instance" }.sorted { $0.key < $1.key }
             if !shown.isEmpty {
                 line += " " + shown.map { "\($0.key)=\($0.value)" }.joined(separator: " ")

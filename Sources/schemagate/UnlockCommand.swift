@@ -15,11 +15,15 @@ struct UnlockCommand: AsyncParsableCommand {
         let store = try await database.openStore()
         defer { store.connection.close() }
         do {
-            guard try await store.tablesExist(), let lock = try await store.snapshot().lock else {
+            guard try await store.tablesExist() else {
                 print("no migration lock is held")
                 return
             }
             let snapshot = try await store.snapshot()
+            guard let lock = snapshot.lock else {
+                print("no migration lock is held")
+                return
+            }
             let age = Int(snapshot.now - lock.takenAt)
             if !snapshot.lockIsStale && !force {
                 let lease = Int(lock.expiresAt - snapshot.now)

@@ -1,0 +1,69 @@
+/// The way back from the database's version to an earlier one: each applied version above the
+/// target, newest first, with its down SQL — the local file when the folder has it, else the copy
+/// stored when it was applied (so an older release, whose folder lacks newer files, can still go back).
+public struct RollbackPlan: Sendable, Equatable {
+    public struct Step: Sendable, Equatable {
+        public let version: Int64
+        public let name: String
+        public let checksum: String
+        public let downSQL: String
+        public let transactional: Bool
+        /// The version recorded once this step is undone: the next lower applied version, or 0.
+        public let resultingVersion: Int64
+    }
+
+    public let current: Int64
+    public let target: Int64
+    public let steps: [Step]
+
+    public static func make(folder: MigrationFolder?, state: SchemaState, to target: Int64) throws(RollbackProblem) -> RollbackPlan {
+        if state.dirty != nil { throw .dirty(state.dirty!.version) }
+        if target > state.version { throw .targetAboveCurrent(target: target, current: state.version) }
+        let versions = state.applied.keys.sorted(by: >)
+        if target != 0 && state.applied[target] == nil { throw .targetNotApplied(target) }
+        var steps: [Step] = []
+        var missing: [Int64] = []
+        for (index, version) in versions.enumerated() where version > target {
+            let applied = state.applied[version]!
+            let local = folder?.migration(version: version)
+            guard let downSQL = local?.downSQL ?? applied.downSQL else {
+                missing.append(version)
+                continue
+            }
+            let transactional = (try? MigrationDirectives.parse(firstLineOf: downSQL).get())?.transactional ?? true
+            let lower = index + 1 < versions.count ? versions[index + 1] : 0
+            steps.append(Step(version: version, name: applied.name, checksum: applied.checksum, downSQL: downSQL,
+                              transactional: transactional, resultingVersion: lower))
+        }
+        if !missing.isEmpty { throw .missingDown(missing) }
+        return RollbackPlan(current: state.version, target: target, steps: steps)
+    }
+}
+
+public enum RollbackProblem: Error, Sendable, Equatable, CustomStringConvertible {
+    case dirty(Int64)
+    case targetAboveCurrent(target: Int64, current: Int64)
+    case targetNotApplied(Int64)
+    case missingDown([Int64])
+
+    public var exitCode: SchemagateExitCode {
+        switch self {
+        case .dirty: return .migrationFailed
+        case .targetAboveCurrent, .targetNotApplied: return .usage
+        case .missingDown: return .invalidMigrations
+        }
+    }
+
+    public var description: String {
+        switch self {
+        case .dirty(let version):
+            return "version \(version) is an interrupted no-transaction migration; check the database and run `schemagate repair` first"
+        case .targetAboveCurrent(let target, let current):
+            return "--to \(target): the database is at \(current); use `schemagate migrate --target \(target)` to go forward"
+        case .targetNotApplied(let target):
+            return "--to \(target): no applied migration has that version; pass an applied version or 0"
+        case .missingDown(let versions):
+            return "no down SQL for version\(versions.count == 1 ? "" : "s") \(versions.map(String.init).joined(separator: ", ")) (neither a .down.sql file nor a stored copy); nothing was rolled back"
+        }
+    }
+}

@@ -1,0 +1,75 @@
+import ArgumentParser
+import Foundation
+import SchemagateCore
+import SchemagateStore
+
+/// `schemagate rollback --to VERSION`: takes the lock and undoes applied versions, newest first.
+struct RollbackCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rollback",
+        abstract: "Take the lock and roll back to VERSION, newest first, with local or stored down SQL; refuses if any is missing."
+    )
+
+    @Option(name: .customLong("to"), help: ArgumentHelp("The version to go back to (an applied version, or 0).", valueName: "version"))
+    var target: Int64
+
+    @OptionGroup var database: DatabaseOptions
+    @Option(help: ArgumentHelp("Migrations folder whose .down.sql files are preferred (default ./migrations; optional).", valueName: "dir"))
+    var migrations: String?
+    @OptionGroup var runOptions: RunOptions
+
+    func run() async throws {
+        let identity = InstanceIdentity.current()
+        let logger = try runOptions.makeLogger(instance: identity.id)
+        let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
+        let folder = try? MigrationFolder.load(path: path)
+        let store = try await database.openStore()
+        defer { store.connection.close() }
+        do {
+            try await store.bootstrap()
+            // Plan before taking the lock, so that a refusal changes nothing at all.
+            _ = try plan(folder: folder, state: try await store.schemaState())
+            guard try await store.acquireLock(for: identity, replacing: nil, sessionVisible: false) else {
+                let holder = try await store.snapshot().lock
+                throw CommandFailure(.unavailable, "the migration lock is held by \(holder?.holderDescription ?? "another instance"); roll back when no migration runs")
+            }
+            do {
+                let steps = try plan(folder: folder, state: try await store.schemaState()).steps
+                for (index, step) in steps.enumerated() {
+                    logger.info("rolling back \(step.version) \(step.name) (\(index + 1) of \(steps.count))", metadata: [
+                        "event": "rollback_started", "version": "\(step.version)", "migration": "\(step.name)",
+                    ])
+                    switch try await store.rollBack(step, identity: identity) {
+                    case .applied(let duration):
+                        logger.info("rolled back \(step.version) \(step.name) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
+                            "event": "migration_rolled_back", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",
+                        ])
+                    case .lockLost(let owner):
+                        throw CommandFailure(.lockLost, "lost the migration lock to \(owner ?? "another instance"); stopped at version \(step.version)")
+                    case .versionMoved(let version):
+                        throw CommandFailure(.lockLost, "the version moved to \(version) under us; stopped")
+                    case .failed(let error, let line, _):
+                        throw CommandFailure(.migrationFailed, "down SQL of version \(step.version) (\(step.name)) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)")
+                    }
+                }
+                _ = try await store.releaseLock(owner: identity.id)
+                logger.info("schema at \(target)", metadata: ["event": "ready", "version": "\(target)"])
+            } catch {
+                _ = try? await store.releaseLock(owner: identity.id)
+                throw error
+            }
+        } catch let failure as CommandFailure {
+            throw failure
+        } catch {
+            throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
+        }
+    }
+
+    private func plan(folder: MigrationFolder?, state: SchemaState) throws -> RollbackPlan {
+        do {
+            return try RollbackPlan.make(folder: folder, state: state, to: target)
+        } catch {
+            throw CommandFailure(error.exitCode, error.description)
+        }
+    }
+}
