@@ -90,3 +90,35 @@ struct FailureTests {
         #expect(try database.version() == 1)
     }
 }
+
+@Suite("connection conventions and DDL lock safety")
+struct ConventionTests {
+    @Test func libpqEnvironmentVariablesAreFollowed() throws {
+        let database = try TestDatabase()
+        let result = try schemagate(["migrate", "--migrations", exampleMigrations], environment: [
+            "PGHOST": database.server.socketDirectory, "PGPORT": String(database.server.port),
+            "PGDATABASE": database.name, "PGUSER": "postgres",
+        ])
+        #expect(result.status == 0, "\(result.all)")
+        #expect(try database.version() == 4)
+    }
+
+    @Test func aMigrationThatCannotGetItsLocksGivesUpAndRetries() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1)
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        try "ALTER TABLE audit ADD COLUMN note text;\n".write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
+        // A long transaction holds a lock on audit for 2 seconds.
+        let blocker = try ProcessRunner.start([
+            "/usr/bin/psql", "-X", "-q", "-h", database.server.socketDirectory, "-p", String(database.server.port),
+            "-U", "postgres", "-d", database.name, "-c", "BEGIN; LOCK TABLE audit IN ACCESS SHARE MODE; SELECT pg_sleep(2); COMMIT;",
+        ])
+        try await Task.sleep(for: .milliseconds(300))
+        let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "200ms"])
+        _ = await blocker.finished()
+        #expect(result.status == 0, "\(result.all)")
+        #expect(result.stderr.contains("retrying 0002_note"), "\(result.stderr)")
+        #expect(result.stderr.contains("55P03"))
+        #expect(try database.version() == 2)
+    }
+}
