@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
         .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
     ],
     targets: [
         // C libraries, each reached through one thin Swift module.
@@ -25,7 +26,10 @@ let package = Package(
             providers: [.apt(["libsystemd-dev"])]
         ),
         .target(name: "PQ", dependencies: ["CLibPQ"]),
-        .target(name: "Systemd", dependencies: ["CSystemd"]),
+        .target(
+            name: "Systemd",
+            dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
+        ),
 
         // Pure decisions: migration files, plans, the lock protocol. No I/O beyond reading a folder.
         .target(
@@ -40,10 +44,21 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The sidecar: the protocol under systemd (sd_notify, signals, the version watcher).
+        .target(
+            name: "SchemagateDaemon",
+            dependencies: [
+                "SchemagateCore", "SchemagateStore", "PQ", "Systemd",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+            ]
+        ),
         .executableTarget(
             name: "schemagate",
             dependencies: [
-                "SchemagateCore", "SchemagateStore", "PQ", "Systemd",
+                "SchemagateCore", "SchemagateStore", "SchemagateDaemon", "PQ", "Systemd",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

@@ -93,14 +93,28 @@ struct HolderRun {
             return .reachedTarget(version: current)
         } catch let error as MigrateError {
             if case .plan = error { await release(store) }
+            if case .stopped = error { await Self.cleanUpAfterCancellation(store, owner: identity.id) }
             throw error
         } catch {
+            if Task.isCancelled {
+                await Self.cleanUpAfterCancellation(store, owner: identity.id)
+                throw MigrateError.stopped
+            }
             let message = try session.transient(error)
             session.logger.warning("interrupted while holding the migration lock; reconnecting", metadata: [
-                "event": "holder_interrupted", "error": "\(message)",
+                "event": "\(SchemagateEvent.holderInterrupted.rawValue)", "error": "\(message)",
             ])
             return .interrupted(message)
         }
+    }
+
+    /// After a cancellation (SIGTERM) the in-flight statement was cancelled on the server; roll
+    /// back and release from a task of its own, which the cancellation does not reach.
+    static func cleanUpAfterCancellation(_ store: SchemaStore, owner: String) async {
+        await Task {
+            _ = try? await store.connection.query("ROLLBACK")
+            _ = try? await store.releaseLock(owner: owner)
+        }.value
     }
 
     private func release(_ store: SchemaStore) async {

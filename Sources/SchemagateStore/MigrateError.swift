@@ -15,6 +15,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case lockLost(by: String?)
     case authentication(String)
     case configuration(String)
+    /// Cancelled (the daemon is stopping): any transaction was rolled back and the lock released.
+    case stopped
 
     public var exitCode: SchemagateExitCode {
         switch self {
@@ -25,6 +27,7 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .lockLost: return .lockLost
         case .authentication: return .authenticationFailed
         case .configuration: return .usage
+        case .stopped: return .success
         }
     }
 
@@ -46,6 +49,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             return "authentication refused: \(message); check the user and password (PGPASSWORD, .pgpass or the credential file)"
         case .configuration(let message):
             return message
+        case .stopped:
+            return "stopped before reaching the target; nothing is left half-applied"
         }
     }
 }
@@ -87,6 +92,7 @@ extension MigrateError {
     /// Sorts any error met while talking to the database into transient or permanent.
     public static func classify(_ error: any Error, settingsTable: String) -> Classification {
         if let error = error as? MigrateError { return .permanent(error) }
+        if error is CancellationError || Task.isCancelled { return .permanent(.stopped) }
         guard let error = error as? PQError else {
             return .permanent(.configuration("unexpected content in \(settingsTable): \(error)"))
         }

@@ -100,7 +100,7 @@ public struct Migrator: Sendable {
                     onEvent(.connecting(attempt: attempt, lastError: message))
                     try? await Task.sleep(for: delay.jittered())
                 }
-                if Task.isCancelled { throw .unavailable("cancelled while waiting") }
+                if Task.isCancelled { throw .stopped }
                 action = machine.waited(now: .now)
             case .migrate:
                 let result = try await HolderRun(session: session, folder: folder, identity: identity, target: plan.target).run()

@@ -58,7 +58,7 @@ final class Session: @unchecked Sendable {
                 if ContinuousClock.now - started >= configuration.lockWait { throw .unavailable(message) }
                 onEvent(.connecting(attempt: attempt, lastError: message))
                 try? await Task.sleep(for: LockProtocol.backoffDelay(attempt: attempt, ceiling: .seconds(5)).jittered())
-                if Task.isCancelled { throw .unavailable("cancelled: \(message)") }
+                if Task.isCancelled { throw .stopped }
             }
         }
     }

@@ -1,13 +1,43 @@
 import CSystemd
 
-/// sd_notify(3): tells the service manager about state changes (`READY=1`, `STATUS=…`).
-/// A no-op when not started by systemd (no `NOTIFY_SOCKET`).
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// sd_notify(3): tells the service manager about state changes (`READY=1`, `STATUS=…`,
+/// `EXTEND_TIMEOUT_USEC=…`, `WATCHDOG=1`). A no-op when not started by systemd (no `NOTIFY_SOCKET`).
 public struct Notifier: Sendable {
     public init() {}
 
-    /// Sends `assignments` (`KEY=value` lines). Returns false when no manager listens.
+    /// Sends `assignments` (`KEY=value` lines) in one datagram. False when no manager listens.
     @discardableResult
     public func notify(_ assignments: String...) -> Bool {
-        sd_notify(0, assignments.joined(separator: "\n")) > 0
+        notify(lines: assignments)
+    }
+
+    @discardableResult
+    public func notify(lines: [String]) -> Bool {
+        sd_notify(0, lines.joined(separator: "\n")) > 0
+    }
+
+    /// `RELOADING=1` with `MONOTONIC_USEC=` (what systemd 253+ expects; 252 accepts it too).
+    public func reloading(status: String) {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+        notify("RELOADING=1", "MONOTONIC_USEC=\(microseconds)", "STATUS=\(status)")
+    }
+
+    /// Extends the start (or reload/stop) timeout by `duration` from now.
+    public func extendTimeout(by duration: Duration) {
+        notify("EXTEND_TIMEOUT_USEC=\(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)")
+    }
+
+    /// The watchdog interval when systemd asked for pings (`WATCHDOG_USEC`, and `WATCHDOG_PID`
+    /// unset or this process), else nil.
+    public var watchdogInterval: Duration? {
+        var microseconds: UInt64 = 0
+        guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
+        return .microseconds(Int64(microseconds))
     }
 }

@@ -1,5 +1,7 @@
 import Foundation
 import Logging
+import SchemagateCore
+import Systemd
 
 /// Log lines on stderr for people (`text`) or for log shippers (`json`, one object a line).
 /// Metadata keys are the event fields of SPEC 8 in lower case.
@@ -39,11 +41,19 @@ struct ConsoleLogHandler: LogHandler {
 extension RunOptions {
     /// A logger for this run, after the `--log-format` and `--verbose` options.
     func makeLogger(instance: String) throws -> Logger {
-        let name = logFormat ?? Environment.value(forOption: "log-format") ?? "text"
-        guard let format = ConsoleLogHandler.Format(rawValue: name) else {
-            throw CommandFailure(.usage, "--log-format '\(name)': use text or json")
+        let name = logFormat ?? Environment.value(forOption: "log-format") ?? (JournalStream.stderrIsJournal() ? "journal" : "text")
+        var logger: Logger
+        if name == "journal" {
+            let ids = Dictionary(uniqueKeysWithValues: SchemagateEvent.allCases.map { ($0.rawValue, $0.messageID) })
+            logger = Logger(label: "schemagate") { _ in
+                JournalLogHandler(identifier: "schemagate", fieldPrefix: "SCHEMAGATE_", messageIDs: ids)
+            }
+        } else {
+            guard let format = ConsoleLogHandler.Format(rawValue: name) else {
+                throw CommandFailure(.usage, "--log-format '\(name)': use text, json or journal")
+            }
+            logger = Logger(label: "schemagate") { _ in ConsoleLogHandler(format: format) }
         }
-        var logger = Logger(label: "schemagate") { _ in ConsoleLogHandler(format: format) }
         logger.logLevel = verbose ? .debug : .info
         logger[metadataKey: "instance"] = "\(instance)"
         return logger

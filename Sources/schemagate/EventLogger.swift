@@ -10,51 +10,51 @@ struct EventLogger: Sendable {
     func log(_ event: MigratorEvent) {
         switch event {
         case .connecting(let attempt, let error):
-            logger.warning("database unreachable, retrying (attempt \(attempt)): \(error ?? "")", metadata: ["event": "database_unreachable"])
+            logger.warning("database unreachable, retrying (attempt \(attempt)): \(error ?? "")", metadata: ["event": "\(SchemagateEvent.databaseUnreachable.rawValue)"])
         case .planned(let current, let target, let pending):
             logger.info("schema at \(current), target \(target), \(pending.count) pending", metadata: [
-                "event": "planned", "version": "\(current)", "target": "\(target)",
+                "event": "\(SchemagateEvent.planned.rawValue)", "version": "\(current)", "target": "\(target)",
             ])
         case .waiting(let holder, let heldFor):
             logger.info("waiting for lock held by \(holder.holderDescription) for \(Int(heldFor))s", metadata: [
-                "event": "lock_waiting", "lock_owner": "\(holder.owner)",
+                "event": "\(SchemagateEvent.lockWaiting.rawValue)", "lock_owner": "\(holder.owner)",
             ])
         case .acquired(let replaced):
             if let replaced {
-                logger.warning("took over the lock from a dead holder", metadata: ["event": "lock_taken_over", "lock_owner": "\(replaced)"])
+                logger.warning("took over the lock from a dead holder", metadata: ["event": "\(SchemagateEvent.lockTakenOver.rawValue)", "lock_owner": "\(replaced)"])
             } else {
-                logger.info("lock acquired", metadata: ["event": "lock_acquired"])
+                logger.info("lock acquired", metadata: ["event": "\(SchemagateEvent.lockAcquired.rawValue)"])
             }
         case .recovering(let dirty):
             logger.warning("undoing interrupted no-transaction migration \(dirty.version) (\(dirty.name)) with its down SQL", metadata: [
-                "event": "dirty_recovery", "version": "\(dirty.version)", "migration": "\(dirty.name)",
+                "event": "\(SchemagateEvent.dirtyRecovery.rawValue)", "version": "\(dirty.version)", "migration": "\(dirty.name)",
             ])
         case .applying(let migration, let index, let count):
             logger.info("applying \(migration.label) (\(index) of \(count))", metadata: [
-                "event": "migration_started", "version": "\(migration.version)", "migration": "\(migration.label)",
+                "event": "\(SchemagateEvent.migrationStarted.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
             ])
         case .applied(let migration, let duration):
             logger.info("applied \(migration.label) in \(Int(duration.rounded()))ms", metadata: [
-                "event": "migration_applied", "version": "\(migration.version)", "migration": "\(migration.label)",
+                "event": "\(SchemagateEvent.migrationApplied.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
                 "duration_ms": "\(Int(duration.rounded()))",
             ])
         case .retrying(let migration, let reason):
             logger.warning("retrying \(migration.label): \(reason)", metadata: [
-                "event": "migration_retry", "version": "\(migration.version)", "migration": "\(migration.label)",
+                "event": "\(SchemagateEvent.migrationRetry.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
             ])
         case .released:
-            logger.debug("lock released", metadata: ["event": "lock_released"])
+            logger.debug("lock released", metadata: ["event": "\(SchemagateEvent.lockReleased.rawValue)"])
         case .releaseFoundOtherOwner(let holder):
             logger.warning("lock was no longer ours at release (now \(holder.map(\.holderDescription) ?? "free"))", metadata: [
-                "event": "lock_lost",
+                "event": "\(SchemagateEvent.lockLost.rawValue)",
             ])
         case .ready(let version, let ahead):
             if ahead {
                 logger.notice("ready: schema at \(version), ahead of this release's target; nothing applied (to go back: schemagate rollback)", metadata: [
-                    "event": "ready", "version": "\(version)",
+                    "event": "\(SchemagateEvent.ready.rawValue)", "version": "\(version)",
                 ])
             } else {
-                logger.info("ready: schema at \(version)", metadata: ["event": "ready", "version": "\(version)"])
+                logger.info("ready: schema at \(version)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(version)"])
             }
         }
     }

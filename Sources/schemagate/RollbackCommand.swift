@@ -37,12 +37,12 @@ struct RollbackCommand: AsyncParsableCommand {
                 let steps = try plan(folder: folder, state: try await store.schemaState()).steps
                 for (index, step) in steps.enumerated() {
                     logger.info("rolling back \(step.version) \(step.name) (\(index + 1) of \(steps.count))", metadata: [
-                        "event": "rollback_started", "version": "\(step.version)", "migration": "\(step.name)",
+                        "event": "\(SchemagateEvent.migrationStarted.rawValue)", "version": "\(step.version)", "migration": "\(step.name)",
                     ])
                     switch try await store.rollBack(step, identity: identity) {
                     case .applied(let duration):
                         logger.info("rolled back \(step.version) \(step.name) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
-                            "event": "migration_rolled_back", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",
+                            "event": "\(SchemagateEvent.migrationRolledBack.rawValue)", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",
                         ])
                     case .lockLost(let owner):
                         throw CommandFailure(.lockLost, "lost the migration lock to \(owner ?? "another instance"); stopped at version \(step.version)")
@@ -53,7 +53,7 @@ struct RollbackCommand: AsyncParsableCommand {
                     }
                 }
                 _ = try await store.releaseLock(owner: identity.id)
-                logger.info("schema at \(target)", metadata: ["event": "ready", "version": "\(target)"])
+                logger.info("schema at \(target)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(target)"])
             } catch {
                 _ = try? await store.releaseLock(owner: identity.id)
                 throw error

@@ -15,7 +15,7 @@ struct Schemagate: AsyncParsableCommand {
         \(SchemagateExitCode.helpTable)
         """,
         subcommands: [
-            MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
+            DaemonCommand.self, MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
             NewCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
         ]
     )

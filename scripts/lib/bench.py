@@ -30,10 +30,11 @@ def pooled(db):
     return f"host=127.0.0.1 port={PGB_PORT} dbname={db} user=postgres"
 
 
-def folder(count, sleep=0.0):
+def folder(count, sleep=0.0, first_sleep=0.0):
     path = tempfile.mkdtemp(prefix="schemagate-bench-")
     with open(f"{path}/0001_audit.up.sql", "w") as f:
-        f.write("CREATE TABLE audit (version int PRIMARY KEY);\nINSERT INTO audit VALUES (1);\n")
+        f.write("CREATE TABLE audit (version int PRIMARY KEY);\nINSERT INTO audit VALUES (1);\n" +
+                (f"SELECT pg_sleep({first_sleep});\n" if first_sleep else ""))
     for v in range(2, count + 1):
         with open(f"{path}/{v:04d}_step.up.sql", "w") as f:
             f.write(f"CREATE TABLE step_{v} (id int);\n" + (f"SELECT pg_sleep({sleep});\n" if sleep else "") +
@@ -52,9 +53,11 @@ def summary(values, unit="ms"):
 
 
 def convergence(n):
-    """Start N migrators over 10 migrations; time from the last commit until the last exit."""
+    """Start N migrators over 10 migrations; time from the last commit until the last exit. The
+    first migration sleeps long enough for every process to have started and be waiting, so the
+    figure is the wake-up, not process start-up on 2 cores."""
     db = new_db()
-    path = folder(10)
+    path = folder(10, first_sleep=max(1.0, n * 0.04))
     t0 = time.time()
     procs = [start(direct(db), path) for _ in range(n)]
     ends = []
@@ -100,19 +103,21 @@ def takeover(url_for):
 def waiter_qps(url_for):
     """Queries per second that one waiting instance costs, from pg_stat_database over 5 s."""
     db = new_db()
-    path = folder(2, sleep=8)
+    path = folder(2, sleep=22)
     holder = start(url_for(db), path, "--lease", "30s")
     while psql(db, "SELECT to_regclass('audit') IS NOT NULL") != "t":
         time.sleep(0.05)
-    time.sleep(0.5)
+    time.sleep(1.5)
     def commits():
+        # Backends report their counters at most once a second: take the figure after a pause.
         return int(psql(db, f"SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '{db}'"))
-    base0 = commits(); time.sleep(3); base1 = commits()   # holder alone (and our own probes)
+    window = 6
+    base0 = commits(); time.sleep(window); base1 = commits()   # the holder alone, and our probes
     waiter = start(url_for(db), path)
-    time.sleep(1)
-    w0 = commits(); time.sleep(3); w1 = commits()
+    time.sleep(2)
+    w0 = commits(); time.sleep(window); w1 = commits()
     holder.wait(); waiter.wait()
-    return ((w1 - w0) - (base1 - base0)) / 3
+    return ((w1 - w0) - (base1 - base0)) / window
 
 
 runs = 2 if QUICK else 5

@@ -1,0 +1,196 @@
+import Logging
+import PQ
+import SchemagateCore
+import SchemagateStore
+import ServiceLifecycle
+import Synchronization
+import Systemd
+import UnixSignals
+
+/// The sidecar of SPEC 6: brings the schema to the target with the fleet protocol, tells systemd
+/// (`READY=1` only at or past the target, `STATUS=`, `EXTEND_TIMEOUT_USEC=` while progressing),
+/// then keeps watching the version; SIGHUP re-reads the folder and migrates to the new target
+/// (`RELOADING=1` … `READY=1`); graceful shutdown (SIGTERM) cancels the in-flight statement, rolls
+/// back and releases the lock, with `STOPPING=1`.
+public struct Sidecar: Service {
+    let configuration: SidecarConfiguration
+    let identity: InstanceIdentity
+    let logger: Logger
+    let notifier: Notifier
+    let events: @Sendable (MigratorEvent) -> Void
+    public let heartbeat: Heartbeat
+
+    public init(configuration: SidecarConfiguration, identity: InstanceIdentity, logger: Logger,
+                heartbeat: Heartbeat, events: @escaping @Sendable (MigratorEvent) -> Void) {
+        self.configuration = configuration
+        self.identity = identity
+        self.logger = logger
+        self.notifier = Notifier()
+        self.heartbeat = heartbeat
+        self.events = events
+    }
+
+    public func run() async throws {
+        try await withGracefulShutdownHandler {
+            do {
+                try await cancelWhenGracefulShutdown { try await body() }
+            } catch MigrateError.stopped {
+                return
+            } catch is CancellationError {
+                return
+            }
+        } onGracefulShutdown: {
+            notifier.notify("STOPPING=1", "STATUS=stopping: rolling back and releasing the lock")
+        }
+    }
+
+    private enum Trigger: Sendable { case reload, tick }
+
+    private func body() async throws {
+        notifier.notify("STATUS=starting")
+        var folder = try loadFolder()
+        var target = try await migrate(folder)
+        let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self)
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                for await _ in hangups { continuation.yield(.reload) }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: .milliseconds(250))
+                    continuation.yield(.tick)
+                }
+            }
+            var watcher = VersionWatcher(configuration: configuration.migrator)
+            defer { watcher.close() }
+            var regressed = false
+            var lastCheck = ContinuousClock.now
+            for await trigger in triggers {
+                heartbeat.beat()
+                if case .tick = trigger {
+                    guard ContinuousClock.now - lastCheck >= configuration.watchInterval else { continue }
+                    lastCheck = .now
+                }
+                switch trigger {
+                case .reload:
+                    notifier.reloading(status: "reloading: re-reading \(configuration.migrationsPath)")
+                    logger.info("reloading: re-reading \(configuration.migrationsPath)")
+                    folder = try loadFolder()
+                    target = try await migrate(folder)
+                    regressed = false
+                case .tick:
+                    guard let version = await watcher.version() else { continue }
+                    if version < target && !regressed {
+                        regressed = true
+                        logger.warning("schema at \(version) is behind target \(target): someone rolled back; not ready", metadata: [
+                            "event": "\(SchemagateEvent.regression.rawValue)", "version": "\(version)",
+                        ])
+                        notifier.notify("STATUS=not ready: schema at \(version), behind target \(target)")
+                        if configuration.onRegression == .exit {
+                            throw SidecarFailure(exitCode: SchemagateExitCode.notReady.rawValue,
+                                                 message: "schema at \(version) fell behind target \(target) (--on-regression=exit)")
+                        }
+                    } else if version >= target && regressed {
+                        regressed = false
+                        notifier.notify("READY=1", "STATUS=ready: schema at \(version)")
+                        logger.info("ready again: schema at \(version)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(version)"])
+                    }
+                }
+            }
+            group.cancelAll()
+        }
+    }
+
+    /// Runs the protocol to the folder's target; `READY=1` when there. Permanent failures end the
+    /// daemon with their exit code; transient trouble is retried inside the migrator.
+    private func migrate(_ folder: MigrationFolder) async throws -> Int64 {
+        let target = (try? MigrationPlan.checkTarget(configuration.migrator.target, folder: folder)) ?? folder.highestVersion ?? 0
+        var migratorConfiguration = configuration.migrator
+        migratorConfiguration.rejoinAfterLockLoss = true
+        let notifier = self.notifier
+        let extension_ = configuration.timeoutExtension
+        let forward = events
+        let heartbeat = self.heartbeat
+        let applying = Flag()
+        let migrator = Migrator(configuration: migratorConfiguration, folder: folder, identity: identity, logger: logger) { event in
+            forward(event)
+            heartbeat.beat()
+            if case .applying = event { applying.set(true) }
+            if case .applied = event { applying.set(false) }
+            var lines: [String] = []
+            if let status = StatusLine.text(for: event), !{ if case .ready = event { return true } else { return false } }() {
+                lines.append("STATUS=\(status)")
+            }
+            if StatusLine.isProgress(event) {
+                lines.append("EXTEND_TIMEOUT_USEC=\(extension_.components.seconds * 1_000_000)")
+            }
+            if !lines.isEmpty { notifier.notify(lines: lines) }
+        }
+        do {
+            return try await withThrowingTaskGroup(of: Int64?.self) { group in
+                // While a migration runs nothing else is said: keep extending the start timeout.
+                group.addTask {
+                    var ticks = 0
+                    while !Task.isCancelled {
+                        try? await Task.sleep(for: .milliseconds(250))
+                        heartbeat.beat()
+                        ticks += 1
+                        if ticks % 20 == 0 && applying.isSet { notifier.extendTimeout(by: extension_) }
+                    }
+                    return nil
+                }
+                group.addTask { try await migrator.run() }
+                defer { group.cancelAll() }
+                while let result = try await group.next() {
+                    guard let version = result else { continue }
+                    let ahead = version > target ? " (ahead of this release's target \(target))" : ""
+                    notifier.notify("READY=1", "STATUS=ready: schema at \(version)\(ahead)")
+                    return target
+                }
+                throw MigrateError.stopped
+            }
+        } catch let error as MigrateError {
+            if case .stopped = error { throw error }
+            notifier.notify("STATUS=failed: \(error.description)")
+            logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
+            throw SidecarFailure(exitCode: error.exitCode.rawValue, message: error.description)
+        }
+    }
+
+    private func loadFolder() throws -> MigrationFolder {
+        do {
+            return try MigrationFolder.load(path: configuration.migrationsPath)
+        } catch {
+            notifier.notify("STATUS=failed: \(error.description)")
+            throw SidecarFailure(exitCode: SchemagateExitCode.invalidMigrations.rawValue, message: error.description)
+        }
+    }
+}
+
+/// A boolean shared between the migrator's event handler and the timeout ticker.
+final class Flag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set(_ newValue: Bool) { value.store(newValue, ordering: .relaxed) }
+    var isSet: Bool { value.load(ordering: .relaxed) }
+}
+
+/// Proof that the sidecar's loop is alive, for the watchdog: beaten on every event and tick.
+public final class Heartbeat: Sendable {
+    private let last = Atomic<Int64>(0)
+    private let start = ContinuousClock.now
+
+    public init() { beat() }
+
+    public func beat() {
+        let elapsed = ContinuousClock.now - start
+        last.store(elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000, ordering: .relaxed)
+    }
+
+    /// Time since the last beat.
+    public var age: Duration {
+        let elapsed = ContinuousClock.now - start
+        let now = elapsed.components.seconds * 1000 + elapsed.components.attoseconds / 1_000_000_000_000_000
+        return .milliseconds(now - last.load(ordering: .relaxed))
+    }
+}

@@ -1,0 +1,37 @@
+import SchemagateCore
+import SchemagateStore
+
+/// The `STATUS=` text for each migrator event: the words an operator needs in `systemctl status`.
+/// Nil for events that do not change what the operator should see.
+public enum StatusLine {
+    public static func text(for event: MigratorEvent) -> String? {
+        switch event {
+        case .connecting(let attempt, let error):
+            return "waiting for the database (attempt \(attempt)): \(error ?? "connecting")"
+        case .planned(let current, let target, let pending):
+            return pending.isEmpty ? nil : "schema at \(current), target \(target): \(pending.count) pending"
+        case .waiting(let holder, let heldFor):
+            return "waiting for lock held by \(holder.holderDescription) for \(Int(heldFor))s"
+        case .acquired(let replaced):
+            return replaced == nil ? "lock acquired" : "took over the lock from a dead holder"
+        case .recovering(let dirty):
+            return "undoing interrupted migration \(dirty.version) (\(dirty.name))"
+        case .applying(let migration, let index, let count):
+            return "applying \(migration.label) (\(index) of \(count))"
+        case .retrying(let migration, let reason):
+            return "retrying \(migration.label): \(reason)"
+        case .ready(let version, let ahead):
+            return ahead ? "ready: schema at \(version) (ahead of this release's target)" : "ready: schema at \(version)"
+        case .applied, .released, .releaseFoundOtherOwner:
+            return nil
+        }
+    }
+
+    /// Events that show progress: each one extends systemd's start timeout.
+    public static func isProgress(_ event: MigratorEvent) -> Bool {
+        switch event {
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
+        case .planned, .released, .releaseFoundOtherOwner, .ready: return false
+        }
+    }
+}

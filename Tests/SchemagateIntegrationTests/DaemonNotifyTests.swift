@@ -1,0 +1,142 @@
+import Foundation
+import PostgresHarness
+import Testing
+
+/// `schemagate daemon` seen from systemd's side: the exact sd_notify messages, through a datagram
+/// socket bound as `NOTIFY_SOCKET`.
+@Suite("daemon: sd_notify, signals, watchdog")
+struct DaemonNotifyTests {
+    func startDaemon(_ database: TestDatabase, folder: String, listener: NotifyListener, extra: [String] = [], environment: [String: String] = [:]) throws -> RunningProcess {
+        try startSchemagate(["daemon", "--database-url", database.url, "--migrations", folder, "--watch-interval", "200ms"] + extra,
+                            environment: ["NOTIFY_SOCKET": listener.path].merging(environment) { $1 })
+    }
+
+    @Test func fastPathIsReadyAtOnceAndStopsOnSIGTERM() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener)
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        #expect(listener.lines.first == "STATUS=starting")
+        #expect(listener.lines.contains("STATUS=ready: schema at 2"))
+        #expect(!listener.lines.contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
+        daemon.signal(SIGTERM)
+        let output = await daemon.finished()
+        #expect(output.status == 0, "\(output.all)")
+        #expect(listener.lines.contains("STOPPING=1"))
+    }
+
+    @Test func migratesWithStatusAndExtensionsThenReady() async throws {
+        let database = try TestDatabase()
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: exampleMigrations, listener: listener)
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        let lines = listener.lines
+        let ready = lines.firstIndex(of: "READY=1")!
+        let applying = lines.firstIndex(of: "STATUS=applying 0004_add_user_status (4 of 4)")
+        #expect(applying != nil && applying! < ready, "\(lines)")
+        #expect(lines.contains("STATUS=applying 0001_create_users (1 of 4)"))
+        #expect(lines[..<ready].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
+        #expect(lines[ready + 1] == "STATUS=ready: schema at 4" || lines[ready - 1] == "STATUS=ready: schema at 4" || lines.contains("STATUS=ready: schema at 4"))
+        #expect(try database.version() == 4)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.finished().status == 0)
+    }
+
+    @Test func waitsOnALiveHolderThenTakesOverAfterTheLease() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        _ = try schemagate(["plan", "--database-url", database.url, "--migrations", folder])
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
+        try database.sql("""
+        INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'busy', 'host', 'host-b', 'pid', 812,
+          'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 2, 'session_visible', false))
+        """)
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener)
+        #expect(await listener.waitFor { $0.hasPrefix("STATUS=waiting for lock held by host-b pid 812 for ") })
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        let lines = listener.lines
+        #expect(lines[..<lines.firstIndex(of: "READY=1")!].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
+        #expect(lines.contains("STATUS=took over the lock from a dead holder"))
+        daemon.signal(SIGTERM)
+        #expect(await daemon.finished().status == 0)
+    }
+
+    @Test func aFailedMigrationNeverSaysReadyAndExitsNonZero() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1, extra: ["0002_bad.up.sql": "SELEC 1;\n"])
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener)
+        let output = await daemon.finished()
+        #expect(output.status == 70, "\(output.all)")
+        #expect(!listener.lines.contains("READY=1"))
+        #expect(listener.lines.contains { $0.hasPrefix("STATUS=failed: ") && $0.contains("0002_bad.up.sql:1:1") })
+        #expect(output.stderr.contains("schemagate: ") && output.stderr.contains("0002_bad.up.sql"))
+    }
+
+    @Test func sighupReloadsTheFolderAndMigratesToTheNewTarget() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener)
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        try "CREATE TABLE step_3 (id int);\nINSERT INTO audit (version) VALUES (3);\n".write(toFile: folder + "/0003_step_3.up.sql", atomically: true, encoding: .utf8)
+        daemon.signal(SIGHUP)
+        #expect(await listener.waitFor { $0 == "RELOADING=1" })
+        #expect(await listener.waitFor { $0 == "STATUS=ready: schema at 3" })
+        let lines = listener.lines
+        let reloading = lines.firstIndex(of: "RELOADING=1")!
+        #expect(lines[reloading + 1].hasPrefix("MONOTONIC_USEC="))
+        #expect(lines[reloading...].contains("READY=1"))
+        #expect(try database.version() == 3)
+        daemon.signal(SIGTERM)
+        #expect(await daemon.finished().status == 0)
+    }
+
+    @Test func sigtermMidMigrationRollsBackAndReleasesTheLock() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1, extra: ["0002_slow.up.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nINSERT INTO audit (version) VALUES (2);\n"])
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener)
+        #expect(await listener.waitFor { $0 == "STATUS=applying 0002_slow (2 of 2)" })
+        try await Task.sleep(for: .milliseconds(300))
+        let started = Date()
+        daemon.signal(SIGTERM)
+        let output = await daemon.finished()
+        #expect(output.status == 0, "\(output.all)")
+        #expect(Date().timeIntervalSince(started) < 10)
+        #expect(listener.lines.contains("STOPPING=1"))
+        #expect(!listener.lines.contains("READY=1"))
+        #expect(try database.version() == 1)
+        #expect(try database.sql("SELECT to_regclass('slow') IS NULL") == "t")
+        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+    }
+
+    @Test func watchdogPingsAtHalfTheInterval() async throws {
+        let database = try TestDatabase()
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: try auditFolder(count: 1), listener: listener,
+                                     environment: ["WATCHDOG_USEC": "400000"])
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        try await Task.sleep(for: .seconds(1.5))
+        let pings = listener.lines.filter { $0 == "WATCHDOG=1" }.count
+        #expect(pings >= 4, "\(pings) pings in 1.5 s")
+        daemon.signal(SIGTERM)
+        #expect(await daemon.finished().status == 0)
+    }
+
+    @Test func regressionMakesItNotReadyAndCanExit() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener, extra: ["--on-regression", "exit"])
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        #expect(try schemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder]).status == 0)
+        #expect(await listener.waitFor { $0 == "STATUS=not ready: schema at 1, behind target 2" })
+        let output = await daemon.finished()
+        #expect(output.status == 3, "\(output.all)")
+        #expect(output.stderr.contains("behind target 2"))
+    }
+}
