@@ -48,8 +48,12 @@ public struct Sidecar: Service {
 
     private func body() async throws {
         notifier.notify("STATUS=starting")
-        var folder = try loadFolder()
-        var target = try await migrate(folder)
+        var generation = 0
+        configuration.stateFile?.write(.init(generation: generation, state: "starting"))
+        var folder = try loadFolder(generation: generation)
+        var target = try await migrate(folder, generation: generation)
+        generation += 1
+        configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
         let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -76,8 +80,11 @@ public struct Sidecar: Service {
                 case .reload:
                     notifier.reloading(status: "reloading: re-reading \(configuration.migrationsPath)")
                     logger.info("reloading: re-reading \(configuration.migrationsPath)")
-                    folder = try loadFolder()
-                    target = try await migrate(folder)
+                    configuration.stateFile?.write(.init(generation: generation, state: "reloading"))
+                    folder = try loadFolder(generation: generation)
+                    target = try await migrate(folder, generation: generation)
+                    generation += 1
+                    configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
                     regressed = false
                 case .tick:
                     guard let version = await watcher.version() else { continue }
@@ -104,7 +111,7 @@ public struct Sidecar: Service {
 
     /// Runs the protocol to the folder's target; `READY=1` when there. Permanent failures end the
     /// daemon with their exit code; transient trouble is retried inside the migrator.
-    private func migrate(_ folder: MigrationFolder) async throws -> Int64 {
+    private func migrate(_ folder: MigrationFolder, generation: Int) async throws -> Int64 {
         let target = (try? MigrationPlan.checkTarget(configuration.migrator.target, folder: folder)) ?? folder.highestVersion ?? 0
         var migratorConfiguration = configuration.migrator
         migratorConfiguration.rejoinAfterLockLoss = true
@@ -153,16 +160,18 @@ public struct Sidecar: Service {
         } catch let error as MigrateError {
             if case .stopped = error { throw error }
             notifier.notify("STATUS=failed: \(error.description)")
+            configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description))
             logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
             throw SidecarFailure(exitCode: error.exitCode.rawValue, message: error.description)
         }
     }
 
-    private func loadFolder() throws -> MigrationFolder {
+    private func loadFolder(generation: Int) throws -> MigrationFolder {
         do {
             return try MigrationFolder.load(path: configuration.migrationsPath)
         } catch {
             notifier.notify("STATUS=failed: \(error.description)")
+            configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description))
             throw SidecarFailure(exitCode: SchemagateExitCode.invalidMigrations.rawValue, message: error.description)
         }
     }

@@ -16,9 +16,12 @@ public struct SidecarConfiguration: Sendable {
     public var watchInterval: Duration
     /// How far each sign of progress extends systemd's start timeout.
     public var timeoutExtension: Duration
+    /// Where the state for `schemagate reload` is kept (nil: nowhere).
+    public var stateFile: StateFile?
 
     public init(migrator: Migrator.Configuration, migrationsPath: String, onRegression: RegressionPolicy = .warn,
-                watchInterval: Duration = .seconds(2), timeoutExtension: Duration = .seconds(30)) {
+                watchInterval: Duration = .seconds(2), timeoutExtension: Duration = .seconds(30), stateFile: StateFile? = nil) {
+        self.stateFile = stateFile
         self.migrator = migrator
         self.migrationsPath = migrationsPath
         self.onRegression = onRegression

@@ -23,6 +23,9 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("How often to re-read the version after ready (default 2s).", valueName: "duration"))
     var watchInterval: String?
 
+    @Option(help: ArgumentHelp("State file for `schemagate reload` (default $RUNTIME_DIRECTORY/schemagate.state).", valueName: "path"))
+    var stateFile: String?
+
     func run() async throws {
         let identity = InstanceIdentity.current()
         let logger = try runOptions.makeLogger(instance: identity.id)
@@ -39,7 +42,8 @@ struct DaemonCommand: AsyncParsableCommand {
             ),
             migrationsPath: folder.path,
             onRegression: policy,
-            watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2))
+            watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2)),
+            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:))
         )
         let heartbeat = Heartbeat()
         let events = EventLogger(logger: logger)

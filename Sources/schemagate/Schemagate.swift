@@ -16,7 +16,7 @@ struct Schemagate: AsyncParsableCommand {
         """,
         subcommands: [
             DaemonCommand.self, MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
-            NewCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
+            NewCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
         ]
     )
 

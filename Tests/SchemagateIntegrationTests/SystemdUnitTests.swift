@@ -1,0 +1,71 @@
+import Foundation
+import PostgresHarness
+import SchemagateCore
+import Testing
+
+/// The files under systemd/, checked with systemd's own tools, and the synchronous reload.
+@Suite("systemd units, catalog and reload")
+struct SystemdUnitTests {
+    let systemdFolder = URL(fileURLWithPath: exampleMigrations).deletingLastPathComponent().appendingPathComponent("systemd").path
+
+    /// The units with ExecStart= pointing at the built binary (verify checks that it exists).
+    func stagedUnits() throws -> String {
+        let staging = try makeFolder([:])
+        for name in ["schemagate@.service", "example-app.service"] {
+            let text = try String(contentsOfFile: systemdFolder + "/" + name, encoding: .utf8)
+                .replacingOccurrences(of: "/usr/bin/schemagate", with: schemagateBinary)
+            try text.write(toFile: staging + "/" + name, atomically: true, encoding: .utf8)
+        }
+        return staging
+    }
+
+    @Test func systemdAnalyzeVerifyPrintsNothing() throws {
+        let staging = try stagedUnits()
+        let result = try ProcessRunner.run(["/usr/bin/systemd-analyze", "verify", staging + "/schemagate@app.service", staging + "/example-app.service"],
+                                           environment: ["PATH": "/usr/bin:/bin", "SYSTEMD_LOG_LEVEL": "notice"])
+        #expect(result.all.isEmpty, "\(result.all)")
+    }
+
+    @Test func theTemplateIsHardenedToOnePointFiveOrBetter() throws {
+        let staging = try stagedUnits()
+        let result = try ProcessRunner.run(["/usr/bin/systemd-analyze", "security", "--offline=yes", staging + "/schemagate@.service"],
+                                           environment: ["PATH": "/usr/bin:/bin", "SYSTEMD_COLORS": "0"])
+        let line = result.stdout.split(separator: "\n").first { $0.contains("Overall exposure level") }
+        // "→ Overall exposure level for schemagate@i.service: 1.4 OK :-)"
+        let figure = line.flatMap { $0.components(separatedBy: ".service: ").last?.split(separator: " ").first }.flatMap { Double($0) }
+        print("systemd-analyze security: \(figure.map { String($0) } ?? "?")")
+        #expect(figure != nil && figure! <= 1.5, "\(line ?? Substring(result.all))")
+    }
+
+    @Test func theCatalogExplainsEveryEvent() throws {
+        let catalog = try String(contentsOfFile: systemdFolder + "/schemagate.catalog", encoding: .utf8)
+        for event in SchemagateEvent.allCases {
+            #expect(catalog.contains("-- \(event.messageID)\nSubject: "), "no catalog entry for \(event.rawValue)")
+        }
+        #expect(Set(SchemagateEvent.allCases.map(\.messageID)).count == SchemagateEvent.allCases.count)
+    }
+
+    @Test func reloadReturnsOnceTheDaemonHasMigrated() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        let state = try makeFolder([:]) + "/schemagate.state"
+        let listener = try NotifyListener()
+        let daemon = try startSchemagate(["daemon", "--database-url", database.url, "--migrations", folder, "--state-file", state],
+                                         environment: ["NOTIFY_SOCKET": listener.path])
+        #expect(await listener.waitFor { $0 == "READY=1" })
+        try "CREATE TABLE step_3 (id int);\nSELECT pg_sleep(0.5);\nINSERT INTO audit (version) VALUES (3);\n"
+            .write(toFile: folder + "/0003_step_3.up.sql", atomically: true, encoding: .utf8)
+        let reload = try schemagate(["reload", "--pid", String(daemon.pid), "--state-file", state])
+        #expect(reload.status == 0, "\(reload.all)")
+        #expect(reload.stdout.contains("reloaded: schema at 3"))
+        // Synchronous: by the time reload returned, the migration was committed.
+        #expect(try database.version() == 3)
+
+        try "SELEC 1;\n".write(toFile: folder + "/0004_bad.up.sql", atomically: true, encoding: .utf8)
+        let failed = try schemagate(["reload", "--pid", String(daemon.pid), "--state-file", state])
+        #expect(failed.status != 0, "\(failed.all)")
+        #expect(failed.stderr.contains("0004_bad.up.sql"), "\(failed.all)")
+        let exited = await daemon.finished()
+        #expect(exited.status == 70)
+    }
+}
