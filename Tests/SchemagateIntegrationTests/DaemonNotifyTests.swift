@@ -51,7 +51,7 @@ struct DaemonNotifyTests {
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
         try database.sql("""
         INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'busy', 'host', 'host-b', 'pid', 812,
-          'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 2, 'session_visible', false))
+          'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 5, 'session_visible', false))
         """)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
