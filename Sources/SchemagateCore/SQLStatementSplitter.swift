@@ -45,9 +45,32 @@ public enum SQLStatementSplitter {
         func markCode() {
             if !hasCode { hasCode = true; statementLine = line }
         }
+        // SQL-standard function bodies (`BEGIN ATOMIC … END`) hold semicolons that do not end the
+        // statement; like psql, count the block's depth (CASE … END nests inside it).
+        var word = ""
+        var previousWord = ""
+        var atomicDepth = 0
+        func finishWord() {
+            guard !word.isEmpty else { return }
+            let upper = word.uppercased()
+            if upper == "ATOMIC" && previousWord == "BEGIN" {
+                atomicDepth += 1
+            } else if atomicDepth > 0 && upper == "CASE" {
+                atomicDepth += 1
+            } else if atomicDepth > 0 && upper == "END" {
+                atomicDepth -= 1
+            }
+            previousWord = upper
+            word = ""
+        }
 
         while index < characters.count {
             let scalar = characters[index]
+            if isIdentifierScalar(scalar) {
+                word.unicodeScalars.append(scalar)
+            } else {
+                finishWord()
+            }
             if scalar == "-" && starts(with: "--", at: index) {
                 while index < characters.count && characters[index] != "\n" { take(1) }
             } else if scalar == "/" && starts(with: "/*", at: index) {
@@ -86,8 +109,9 @@ public enum SQLStatementSplitter {
                 take(tag.unicodeScalars.count)
                 while index < characters.count && !starts(with: tag, at: index) { take(1) }
                 take(tag.unicodeScalars.count)
-            } else if scalar == ";" {
+            } else if scalar == ";" && atomicDepth == 0 {
                 index += 1
+                previousWord = ""
                 flush()
             } else {
                 if !scalar.properties.isWhitespace { markCode() }

@@ -28,6 +28,12 @@ struct SQLStatementSplitterTests {
         #expect(statements.map(\.keyword) == ["CREATE", "COMMIT"])
     }
 
+    @Test func standardSQLFunctionBodiesStayWhole() {
+        let function = "CREATE FUNCTION add(a int, b int) RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT CASE WHEN a > 0 THEN a ELSE 0 END; SELECT a + b; END"
+        #expect(texts(function + "; SELECT 1") == [function, "SELECT 1"])
+        #expect(SQLStatementSplitter.split(function + ";").map(\.keyword) == ["CREATE"])
+    }
+
     @Test func commentOnlyTextHasNoStatements() {
         #expect(texts("-- a\n/* b */\n  ;  ;\n").isEmpty)
     }
