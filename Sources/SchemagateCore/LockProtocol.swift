@@ -157,9 +157,14 @@ public struct LockProtocol: Sendable {
         return .observe
     }
 
-    /// The wait is over (timer or NOTIFY).
-    public mutating func waited(now: ContinuousClock.Instant) -> Action {
+    /// The wait is over (timer or NOTIFY). A NOTIFY from the holder's committing transaction
+    /// that announces the target is as good as an observation: the fleet wakes and finishes
+    /// without another round of queries.
+    public mutating func waited(now: ContinuousClock.Instant, announcedVersion: Int64? = nil) -> Action {
         guard state == .waiting else { preconditionFailure("waited() in state \(state)") }
+        if let announcedVersion, announcedVersion >= configuration.target {
+            return finish(.ready(version: announcedVersion))
+        }
         state = .observing
         return .observe
     }

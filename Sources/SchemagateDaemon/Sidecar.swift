@@ -126,7 +126,7 @@ public struct Sidecar: Service {
             if case .applying = event { applying.set(true) }
             if case .applied = event { applying.set(false) }
             var lines: [String] = []
-            if let status = StatusLine.text(for: event), !{ if case .ready = event { return true } else { return false } }() {
+            if let status = StatusLine.text(for: event) {
                 lines.append("STATUS=\(status)")
             }
             if StatusLine.isProgress(event) {

@@ -20,9 +20,8 @@ public enum StatusLine {
             return "applying \(migration.label) (\(index) of \(count))"
         case .retrying(let migration, let reason):
             return "retrying \(migration.label): \(reason)"
-        case .ready(let version, let ahead):
-            return ahead ? "ready: schema at \(version) (ahead of this release's target)" : "ready: schema at \(version)"
-        case .applied, .released, .releaseFoundOtherOwner:
+        case .applied, .released, .releaseFoundOtherOwner, .ready:
+            // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
         }
     }

@@ -93,15 +93,16 @@ public struct Migrator: Sendable {
                     onEvent(.waiting(holder: holder, heldFor: heldFor))
                     reportedHolder = (holder.owner, .now)
                 }
+                var announced: Int64?
                 switch reason {
                 case .lockHeld:
-                    await session.pause(delay.jittered())
+                    announced = await session.pause(delay.jittered())
                 case .databaseTrouble(let message, let attempt):
                     onEvent(.connecting(attempt: attempt, lastError: message))
                     try? await Task.sleep(for: delay.jittered())
                 }
                 if Task.isCancelled { throw .stopped }
-                action = machine.waited(now: .now)
+                action = machine.waited(now: .now, announcedVersion: announced)
             case .migrate:
                 let result = try await HolderRun(session: session, folder: folder, identity: identity, target: plan.target).run()
                 action = machine.migrationEnded(result, now: .now)

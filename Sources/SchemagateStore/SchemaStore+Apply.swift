@@ -140,7 +140,7 @@ extension SchemaStore {
             [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds)]
         )
         if connection.serverVersion >= 140000 {
-            try await connection.query("SELECT set_config('client_connection_check_interval', '1000', true)")
+            try await connection.query("SELECT set_config('client_connection_check_interval', '250', true)")
         }
         let versionText = try await connection.query(
             "SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]
@@ -213,11 +213,11 @@ extension SchemaStore {
               VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9)
               RETURNING 1
             )
-            SELECT pg_notify($10, $2::text) FROM version, recorded
+            SELECT pg_notify($10, $14 || ':' || $2::text) FROM version, recorded
             """,
             [SettingsKey.schemaVersion, String(newVersion), name, checksum, identity.id,
              identity.host, String(identity.pid), String(durationMilliseconds), downSQL, versionChannel,
-             SettingsKey.lastFailure, String(version), direction]
+             SettingsKey.lastFailure, String(version), direction, settings]
         )
     }
 

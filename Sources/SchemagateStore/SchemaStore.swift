@@ -196,7 +196,7 @@ public final class SchemaStore: Sendable {
             [SettingsKey.migrationLock, owner]
         )
         if !deleted.isEmpty {
-            try await connection.query("SELECT pg_notify($1, 'released')", [versionChannel])
+            try await connection.query("SELECT pg_notify($1, $2 || ':released')", [versionChannel, settings])
             return .released
         }
         return .notOwner(currentOwner: try await snapshot().lock)
@@ -257,6 +257,14 @@ extension SchemaStore {
 }
 
 extension SchemaStore {
+    /// The version a NOTIFY payload announces for this settings table (`"schema"."table":42`),
+    /// or nil for another table's, a release, or anything else. The payload is sent inside the
+    /// committing transaction, so the version it names is committed.
+    public func announcedVersion(in payload: String) -> Int64? {
+        guard payload.hasPrefix(settings + ":") else { return nil }
+        return Int64(payload.dropFirst(settings.count + 1))
+    }
+
     /// Whether both tables exist (read-only commands change nothing, so they do not create them).
     public func tablesExist() async throws -> Bool {
         let row = try await connection.query(

@@ -34,7 +34,7 @@ final class Session: @unchecked Sendable {
             try await connection.query("LISTEN \(connection.escapeIdentifier(versionChannel))")
             if connection.serverVersion >= 140000 {
                 // Also for no-transaction statements: a killed holder's long statement is aborted.
-                try await connection.query("SET client_connection_check_interval = 1000")
+                try await connection.query("SET client_connection_check_interval = 250")
             }
         }
         logger.debug("connected", metadata: ["backend_pid": "\(connection.backendPID)", "session_visible": "\(sessionVisible)"])
@@ -75,16 +75,20 @@ final class Session: @unchecked Sendable {
         }
     }
 
-    /// Waits `delay`, or less when a NOTIFY arrives on a LISTENing session.
-    func pause(_ delay: Duration) async {
-        if sessionVisible, let current {
-            if (try? await current.connection.nextNotification(timeout: delay)) != nil {
-                // Drain the burst (one per migration) so the next wait starts clean.
-                while (try? await current.connection.nextNotification(timeout: .zero)) != nil {}
-            }
-        } else {
+    /// Waits `delay`, or less when a NOTIFY arrives on a LISTENing session. Returns the highest
+    /// version announced for our settings table meanwhile, if any.
+    func pause(_ delay: Duration) async -> Int64? {
+        guard sessionVisible, let current else {
             try? await Task.sleep(for: delay)
+            return nil
         }
+        guard let first = try? await current.connection.nextNotification(timeout: delay) else { return nil }
+        var announced = current.announcedVersion(in: first.payload)
+        // Drain the burst (one per migration) so the next wait starts clean.
+        while let next = try? await current.connection.nextNotification(timeout: .zero) {
+            if let version = current.announcedVersion(in: next.payload) { announced = max(announced ?? version, version) }
+        }
+        return announced
     }
 
     func drop() {

@@ -57,7 +57,7 @@ public final class NotifyListener: @unchecked Sendable {
     public var lines: [String] { messages.flatMap { $0.split(separator: "\n").map(String.init) } }
 
     /// Waits until a line satisfies `predicate`; false on timeout.
-    public func waitFor(seconds: Double = 20, _ predicate: (String) -> Bool) async -> Bool {
+    public func waitFor(seconds: Double = 60, _ predicate: (String) -> Bool) async -> Bool {
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
             if lines.contains(where: predicate) { return true }

@@ -56,7 +56,7 @@ public final class PostgresServer: Sendable {
         listen_addresses = '127.0.0.1'
         port = \(port)
         unix_socket_directories = '\(directory)/socket'
-        max_connections = 400
+        max_connections = 1000
         fsync = off
         synchronous_commit = off
         full_page_writes = off

@@ -48,6 +48,15 @@ struct LockProtocolTests {
         #expect(state.observed(snapshot(version: 3), now: t0 + .seconds(1)) == .finish(.ready(version: 3)))
     }
 
+    @Test func anAnnouncedTargetFinishesWithoutAnotherQuery() {
+        var state = machine()
+        _ = state.start(now: t0)
+        _ = state.observed(snapshot(lock: holder()), now: t0)
+        #expect(state.waited(now: t0, announcedVersion: 2) == .observe)
+        _ = state.observed(snapshot(version: 2, lock: holder()), now: t0)
+        #expect(state.waited(now: t0, announcedVersion: 3) == .finish(.ready(version: 3)))
+    }
+
     @Test func deadHolderIsReplacedWithoutWaitingForTheLease() {
         var state = machine()
         _ = state.start(now: t0)

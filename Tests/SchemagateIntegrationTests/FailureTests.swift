@@ -108,10 +108,10 @@ struct ConventionTests {
         let folder = try auditFolder(count: 1)
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         try "ALTER TABLE audit ADD COLUMN note text;\n".write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
-        // A long transaction holds a lock on audit for 3 seconds; wait until it really holds it.
+        // A long transaction holds a lock on audit for 5 seconds; wait until it really holds it.
         let blocker = try ProcessRunner.start([
             "/usr/bin/psql", "-X", "-q", "-h", database.server.socketDirectory, "-p", String(database.server.port),
-            "-U", "postgres", "-d", database.name, "-c", "BEGIN; LOCK TABLE audit IN ACCESS SHARE MODE; SELECT pg_sleep(3); COMMIT;",
+            "-U", "postgres", "-d", database.name, "-c", "BEGIN; LOCK TABLE audit IN ACCESS SHARE MODE; SELECT pg_sleep(5); COMMIT;",
         ])
         let heldByOther = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
             + "WHERE c.relname = 'audit' AND l.granted AND l.pid <> pg_backend_pid()"

@@ -69,7 +69,8 @@ def convergence(n):
                 pending.remove(p)
         time.sleep(0.002)
     assert all(p.returncode == 0 for p in procs), [p.returncode for p in procs]
-    last_commit = float(psql(db, "SELECT extract(epoch FROM max(started_at)) + max(duration_ms) / 1000 "
+    # started_at is the migration transaction's start; duration_ms runs to just before COMMIT.
+    last_commit = float(psql(db, "SELECT extract(epoch FROM max(started_at + duration_ms * interval '1 millisecond')) "
                                  "FROM schemagate_history WHERE success"))
     return (max(ends) - last_commit) * 1000, (max(ends) - t0) * 1000
 
