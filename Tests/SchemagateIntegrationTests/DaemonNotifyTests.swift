@@ -11,13 +11,22 @@ struct DaemonNotifyTests {
                             environment: ["NOTIFY_SOCKET": listener.path].merging(environment) { $1 })
     }
 
+    /// Waits for READY=1; on a timeout records the daemon's own output, which says why.
+    func expectReady(_ listener: NotifyListener, _ daemon: RunningProcess, sourceLocation: SourceLocation = #_sourceLocation) async -> Bool {
+        if await listener.waitFor({ $0 == "READY=1" }) { return true }
+        daemon.signal(SIGTERM)
+        let output = await daemon.finished()
+        Issue.record("no READY=1; notify lines: \(listener.lines.suffix(10)); daemon: \(output.all.suffix(2000))", sourceLocation: sourceLocation)
+        return false
+    }
+
     @Test func fastPathIsReadyAtOnceAndStopsOnSIGTERM() async throws {
         let database = try TestDatabase()
         let folder = try auditFolder(count: 2)
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
-        #expect(await listener.waitFor { $0 == "READY=1" })
+        guard await expectReady(listener, daemon) else { return }
         #expect(listener.lines.first == "STATUS=starting")
         #expect(listener.lines.contains("STATUS=ready: schema at 2"))
         #expect(!listener.lines.contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
@@ -31,7 +40,7 @@ struct DaemonNotifyTests {
         let database = try TestDatabase()
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: exampleMigrations, listener: listener)
-        #expect(await listener.waitFor { $0 == "READY=1" })
+        guard await expectReady(listener, daemon) else { return }
         let lines = listener.lines
         let ready = lines.firstIndex(of: "READY=1")!
         let applying = lines.firstIndex(of: "STATUS=applying 0004_add_user_status (4 of 4)")
@@ -56,7 +65,7 @@ struct DaemonNotifyTests {
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
         #expect(await listener.waitFor { $0.hasPrefix("STATUS=waiting for lock held by host-b pid 812 for ") })
-        #expect(await listener.waitFor { $0 == "READY=1" })
+        guard await expectReady(listener, daemon) else { return }
         let lines = listener.lines
         #expect(lines[..<lines.firstIndex(of: "READY=1")!].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
         #expect(lines.contains("STATUS=took over the lock from a dead holder"))
@@ -81,7 +90,7 @@ struct DaemonNotifyTests {
         let folder = try auditFolder(count: 2)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
-        #expect(await listener.waitFor { $0 == "READY=1" })
+        guard await expectReady(listener, daemon) else { return }
         try "CREATE TABLE step_3 (id int);\nINSERT INTO audit (version) VALUES (3);\n".write(toFile: folder + "/0003_step_3.up.sql", atomically: true, encoding: .utf8)
         daemon.signal(SIGHUP)
         #expect(await listener.waitFor { $0 == "RELOADING=1" })
@@ -119,7 +128,7 @@ struct DaemonNotifyTests {
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: try auditFolder(count: 1), listener: listener,
                                      environment: ["WATCHDOG_USEC": "400000"])
-        #expect(await listener.waitFor { $0 == "READY=1" })
+        guard await expectReady(listener, daemon) else { return }
         try await Task.sleep(for: .seconds(1.5))
         let pings = listener.lines.filter { $0 == "WATCHDOG=1" }.count
         #expect(pings >= 4, "\(pings) pings in 1.5 s")
@@ -132,7 +141,7 @@ struct DaemonNotifyTests {
         let folder = try auditFolder(count: 2)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener, extra: ["--on-regression", "exit"])
-        #expect(await listener.waitFor { $0 == "READY=1" })
+        guard await expectReady(listener, daemon) else { return }
         #expect(try schemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder]).status == 0)
         #expect(await listener.waitFor { $0 == "STATUS=not ready: schema at 1, behind target 2" })
         let output = await daemon.finished()

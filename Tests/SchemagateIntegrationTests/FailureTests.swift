@@ -1,4 +1,5 @@
 import Foundation
+import PQ
 import PostgresHarness
 import Testing
 
@@ -108,19 +109,21 @@ struct ConventionTests {
         let folder = try auditFolder(count: 1)
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         try "ALTER TABLE audit ADD COLUMN note text;\n".write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
-        // A long transaction holds a lock on audit for 5 seconds; wait until it really holds it.
-        let blocker = try ProcessRunner.start([
-            "/usr/bin/psql", "-X", "-q", "-h", database.server.socketDirectory, "-p", String(database.server.port),
-            "-U", "postgres", "-d", database.name, "-c", "BEGIN; LOCK TABLE audit IN ACCESS SHARE MODE; SELECT pg_sleep(5); COMMIT;",
-        ])
-        let heldByOther = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation "
-            + "WHERE c.relname = 'audit' AND l.granted AND l.pid <> pg_backend_pid()"
-        let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, (try? database.sql(heldByOther)) != "1" {
+        // This test's own session holds a lock on audit until the migration has had to give up
+        // on it at least once, then lets go.
+        let blocker = try await Connection.connect(ConnectionString(database.url))
+        defer { blocker.close() }
+        try await blocker.query("BEGIN")
+        try await blocker.query("LOCK TABLE audit IN ACCESS SHARE MODE")
+        let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "200ms"])
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, (try? database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success")) == "0",
+              (try? database.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")) == "0" {
             try await Task.sleep(for: .milliseconds(20))
         }
-        let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "200ms"])
-        _ = await blocker.finished()
+        try await Task.sleep(for: .milliseconds(600))
+        try await blocker.query("COMMIT")
+        let result = await migrate.finished()
         #expect(result.status == 0, "\(result.all)")
         #expect(result.stderr.contains("retrying 0002_note"), "\(result.stderr)")
         #expect(result.stderr.contains("55P03"))
