@@ -39,7 +39,7 @@ public final class PgBouncer: Sendable {
         guard let pid else { throw HarnessError("pgbouncer wrote no pid file") }
         // Like the server's watcher: stop it when the test process ends, however it ends.
         let me = ProcessInfo.processInfo.processIdentifier
-        _ = try ProcessRunner.start(["/bin/sh", "-c", "while kill -0 \(me) 2>/dev/null; do sleep 1; done; kill \(pid) 2>/dev/null"], newSession: true)
+        _ = try ProcessRunner.start(["/bin/sh", "-c", "while kill -0 \(me) 2>/dev/null; do sleep 1; done; kill \(pid) 2>/dev/null; sleep 2; kill -9 \(pid) 2>/dev/null"], newSession: true)
     }
 
     var pid: Int32? {
@@ -52,7 +52,12 @@ public final class PgBouncer: Sendable {
         "host=127.0.0.1 port=\(port) dbname=\(database) user=postgres"
     }
 
+    /// SIGTERM, then SIGKILL after two seconds: PgBouncer 1.18 was seen ignoring SIGTERM and
+    /// SIGINT while its server had gone away.
     public func stop() {
-        if let pid { kill(pid, SIGTERM) }
+        guard let pid else { return }
+        kill(pid, SIGTERM)
+        for _ in 0..<20 where kill(pid, 0) == 0 { usleep(100_000) }
+        kill(pid, SIGKILL)
     }
 }
