@@ -44,8 +44,6 @@ struct RepairCommand: AsyncParsableCommand {
                       : "cleared the interrupted mark of version \(dirty.version) (\(dirty.name)); it runs again on the next migrate")
             }
             if report.clearedFailure { print("cleared the last recorded failure") }
-        } catch let failure as CommandFailure {
-            throw failure
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }

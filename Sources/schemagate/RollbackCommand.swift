@@ -58,8 +58,6 @@ struct RollbackCommand: AsyncParsableCommand {
                 _ = try? await store.releaseLock(owner: identity.id)
                 throw error
             }
-        } catch let failure as CommandFailure {
-            throw failure
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }

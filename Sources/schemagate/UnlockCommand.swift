@@ -34,8 +34,6 @@ struct UnlockCommand: AsyncParsableCommand {
                 return
             }
             print("broke the migration lock held by \(removed.holderDescription) for \(age)s (instance \(removed.owner))")
-        } catch let failure as CommandFailure {
-            throw failure
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }
