@@ -17,6 +17,8 @@ extension DaemonStatus {
             self.pending = pending.map { Pending(version: $0, name: labels[$0] ?? String($0)) }
         case .waiting(let holder, let heldFor):
             enter(.waiting, at: now)
+            // The lock's age is in `lock`, kept current; a count frozen in the words would mislead.
+            message = "waiting for lock held by \(holder.holderDescription)"
             lock = Lock(owner: holder.owner, host: holder.host, pid: holder.pid,
                         heldSince: now.addingTimeInterval(-heldFor), ours: false)
         case .acquired:

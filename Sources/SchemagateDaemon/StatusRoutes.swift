@@ -15,7 +15,7 @@ enum StatusRoutes {
         router.get("/healthz") { _, _ in
             let status = board.status
             let answer = StatusAnswer.health(status)
-            return text("\(status.state.rawValue): \(status.message)\n", code: answer.code, retryAfter: answer.retryAfter)
+            return text("\(status.message)\n", code: answer.code, retryAfter: answer.retryAfter)
         }
         router.get("/wait") { request, _ in
             let timeout: Duration

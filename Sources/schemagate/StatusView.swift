@@ -14,7 +14,7 @@ struct StatusView {
     }
 
     var text: String {
-        var lines = ["\(paint(bullet, stateColour)) \(paint(status.state.rawValue, stateColour)) — \(status.message)"]
+        var lines = ["\(paint(bullet, stateColour)) \(line)"]
         lines.append(row("schema", versions))
         lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map(\.name).joined(separator: ", ")))
         lines.append(row("lock", lockText))
@@ -26,7 +26,11 @@ struct StatusView {
     }
 
     /// One line, for `wait`'s progress.
-    var line: String { "\(paint(status.state.rawValue, stateColour)): \(status.message)" }
+    var line: String {
+        let state = status.state.rawValue
+        let rest = status.message.hasPrefix(state) ? String(status.message.dropFirst(state.count)) : ": \(status.message)"
+        return paint(state, stateColour) + rest
+    }
 
     private var versions: String {
         let current = status.currentVersion.map(String.init) ?? "?"

@@ -99,7 +99,7 @@ struct StatusSocketTests {
         #expect(shortWait.code == 503 && json(shortWait.body)["state"] as? String == "waiting")
         let cli = try schemagate(["status", "--socket", daemon.socket])
         #expect(cli.status == 3, "\(cli.all)")
-        #expect(cli.stdout.contains("waiting") && cli.stdout.contains("held by host-b pid 812 for ") && cli.stdout.contains("1 → 3"))
+        #expect(cli.stdout.hasPrefix("● waiting for lock held by host-b pid 812\n") && cli.stdout.contains("held by host-b pid 812 for ") && cli.stdout.contains("1 → 3"))
         #expect(cli.stdout.contains("0002_step_2, 0003_step_3") && !cli.stdout.contains("\u{1B}["), "no colour off a terminal")
         let cliWait = try schemagate(["wait", "--socket", daemon.socket, "--timeout", "0.5"])
         #expect(cliWait.status == 3 && cliWait.stderr.contains("not ready after 0.5s"), "\(cliWait.all)")
@@ -108,7 +108,7 @@ struct StatusSocketTests {
         // The other holder releases; the daemon takes the lock and finishes. A wait answers at READY.
         _ = try database.sql("DELETE FROM schemagate_settings WHERE key = 'migration_lock'")
         let waited = try schemagate(["wait", "--socket", daemon.socket, "--timeout", "30"])
-        #expect(waited.status == 0 && waited.stdout.contains("ready: ready: schema at 3"), "\(waited.all)")
+        #expect(waited.status == 0 && waited.stdout == "ready: schema at 3\n", "\(waited.all)")
         let ready = json(try curl(daemon.socket, "/status").body)
         #expect(ready["state"] as? String == "ready" && ready["ready"] as? Bool == true)
         #expect(ready["current_version"] as? Int == 3 && (ready["pending"] as? [Any])?.isEmpty == true)
@@ -147,7 +147,19 @@ struct StatusSocketTests {
         #expect(try curl(daemon.socket, "/healthz").code == 503)
         let cli = try schemagate(["status", "--socket", daemon.socket])
         #expect(cli.status == 3 && cli.stdout.contains("migrating") && cli.stdout.contains("held by this daemon"), "\(cli.all)")
+        // On a terminal (script(1) gives it one), wait shows what the daemon does meanwhile, and
+        // status paints its state.
+        let onTerminal = try ProcessRunner.start(["/usr/bin/script", "-qec", "\(schemagateBinary) wait --socket \(daemon.socket) --timeout 60", "/dev/null"],
+                                                 environment: baseEnvironment.merging(["TERM": "xterm"]) { $1 })
+        try await Task.sleep(for: .seconds(1.5))
+        let painted = try ProcessRunner.run(["/usr/bin/script", "-qec", "\(schemagateBinary) status --socket \(daemon.socket)", "/dev/null"],
+                                            environment: baseEnvironment.merging(["TERM": "xterm"]) { $1 })
+        #expect(painted.stdout.contains("\u{1B}[36mmigrating\u{1B}[0m"), "\(painted.stdout.debugDescription)")
         try await gate.open()
+        let shown = await onTerminal.finished()
+        #expect(shown.status == 0, "\(shown.all)")
+        #expect(shown.stdout.contains("\u{1B}[K… migrating: applying 0003_slow (3 of 3)"), "\(shown.stdout.debugDescription)")
+        #expect(shown.stdout.contains("\u{1B}[32mready\u{1B}[0m: schema at 3"), "coloured on a terminal")
         #expect(await daemon.listener.waitFor { $0 == "READY=1" })
 
         #expect(try schemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder]).status == 0)

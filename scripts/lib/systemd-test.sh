@@ -108,7 +108,7 @@ sock=/run/schemagate/app/schemagate.sock
 [ "$(inside stat -c '%a %G' "$sock")" = "660 schemagate" ] || fail "socket mode/group: $(inside stat -c '%a %U:%G' "$sock")"
 health=$(inside systemd-run --quiet --wait --pipe -p DynamicUser=yes -p SupplementaryGroups=schemagate \
     curl -sS --unix-socket "$sock" http://localhost/healthz) || fail "an app in the schemagate group cannot reach the socket"
-[ "$health" = "ready: ready: schema at 5" ] || fail "/healthz answered '$health'"
+[ "$health" = "ready: schema at 5" ] || fail "/healthz answered '$health'"
 if inside systemd-run --quiet --wait --pipe -p DynamicUser=yes curl -sS --unix-socket "$sock" http://localhost/healthz >/dev/null 2>&1; then
     fail "a process outside the schemagate group reached the socket"
 fi
