@@ -5,6 +5,10 @@ Nothing here asserts a figure: it prints a table and writes a Markdown report.""
 import os, platform, random, shutil, signal, socket, statistics, struct, subprocess, sys, tempfile, threading, time
 
 BIN = os.environ["SCHEMAGATE_BIN"]
+# Optionally the same source built with --static-swift-stdlib: measured beside BIN where linking
+# matters (start-up and memory).
+STATIC_BIN = os.environ.get("SCHEMAGATE_STATIC_BIN", "")
+VARIANTS = [("", BIN)] + ([(" [static stdlib]", STATIC_BIN)] if STATIC_BIN else [])
 DBMATE = os.environ.get("DBMATE_BIN", "")
 SOCKET, PORT, PGB_PORT = os.environ["PG_SOCKET"], os.environ["PG_PORT"], os.environ["PGB_PORT"]
 QUICK = os.environ.get("QUICK") == "1"
@@ -191,9 +195,9 @@ def migrate(url, path, *extra):
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def daemon(listener, url, path, *extra):
+def daemon(listener, url, path, *extra, binary=BIN):
     env = dict(os.environ, NOTIFY_SOCKET=listener.address)
-    return subprocess.Popen([BIN, "daemon", "--database-url", url, "--migrations", path, "--lock-wait", "120s", *extra],
+    return subprocess.Popen([binary, "daemon", "--database-url", url, "--migrations", path, "--lock-wait", "120s", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
 
 
@@ -240,21 +244,26 @@ def fast_path():
         timed([BIN, "migrate", "--database-url", direct(db), "--migrations", path])
     runs = 5 if QUICK else 21
     listener = NotifyListener()
-    floor, ready, oneshot, peer = [], [], [], []
+    floor, peer = [], []
+    ready = {binary: [] for _, binary in VARIANTS}
+    oneshot = {binary: [] for _, binary in VARIANTS}
     try:
         for _ in range(runs):
             floor.append(timed([PSQL, "-X", "-h", SOCKET, "-p", PORT, "-U", "postgres", "-d", db, "-c", "select 1"]))
-            started = time.time()
-            proc = daemon(listener, direct(db), path)
-            ready.append((listener.wait([proc.pid], timeout=60)[0] - started) * 1000)
-            stop([proc])
-            oneshot.append(timed([BIN, "migrate", "--database-url", direct(db), "--migrations", path]))
+            for _, binary in VARIANTS:
+                started = time.time()
+                proc = daemon(listener, direct(db), path, binary=binary)
+                ready[binary].append((listener.wait([proc.pid], timeout=60)[0] - started) * 1000)
+                stop([proc])
+                oneshot[binary].append(timed([binary, "migrate", "--database-url", direct(db), "--migrations", path]))
             if DBMATE:
                 peer.append(timed(mate + ["migrate"]))
     finally:
         listener.close()
-    record("1 fast path", "daemon start → READY=1, nothing pending", ready, floor=floor, target="≤ 2× floor", met=ratio(ready, floor) <= 2)
-    record("1 fast path", "`schemagate migrate`, nothing pending (start → exit)", oneshot, floor=floor)
+    for label, binary in VARIANTS:
+        record("1 fast path", f"daemon start → READY=1, nothing pending{label}", ready[binary], floor=floor,
+               target="≤ 2× floor", met=ratio(ready[binary], floor) <= 2)
+        record("1 fast path", f"`schemagate migrate`, nothing pending (start → exit){label}", oneshot[binary], floor=floor)
     if DBMATE:
         record("1 fast path", "peer: `dbmate migrate`, nothing pending", peer, floor=floor)
     record("1 fast path", "floor: `psql -X -c 'select 1'`", floor)
@@ -431,35 +440,38 @@ def footprint():
     idle = 3 if QUICK else 10
     window = 5 if QUICK else 60
     listener = NotifyListener()
-    procs = [daemon(listener, direct(db), path) for _ in range(idle)]
+    procs = {binary: [daemon(listener, direct(db), path, binary=binary) for _ in range(idle)] for _, binary in VARIANTS}
+    everyone = [p for group in procs.values() for p in group]
     try:
-        listener.wait([p.pid for p in procs])
+        listener.wait([p.pid for p in everyone])
         time.sleep(2)
-        memory = [memory_mib(p.pid) for p in procs]
-        cpu0 = [cpu_seconds(p.pid) for p in procs]
+        memory = {binary: [memory_mib(p.pid) for p in group] for binary, group in procs.items()}
+        cpu0 = {p.pid: cpu_seconds(p.pid) for p in everyone}
         conns = int(psql(db, f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"))
         x0 = transactions(db)
         time.sleep(window)
         x1 = transactions(db)
-        cpu = [(cpu_seconds(p.pid) - c) / window * 3600 for p, c in zip(procs, cpu0)]
+        cpu = {binary: [(cpu_seconds(p.pid) - cpu0[p.pid]) / window * 3600 for p in group] for binary, group in procs.items()}
     finally:
-        stop(procs)
+        stop(everyone)
         listener.close()
-    rss = [m[0] for m in memory]
-    record("5 footprint", "idle daemon RSS after ready", rss, unit="MiB", target="< 20 MiB", met=statistics.median(rss) < 20)
-    record("5 footprint", "… of which private to the daemon (not shared library pages)", [m[1] for m in memory], unit="MiB")
-    record("5 footprint", f"idle daemon CPU (over {window} s, per hour)", cpu, unit="s/h")
-    record("5 footprint", "server connections per idle daemon", conns / idle, unit="conn")
-    record("5 footprint", "server transactions/s per idle daemon", ((x1 - x0) - 1) / window / idle, unit="q/s")
-    size = os.path.getsize(BIN) / 2**20
-    record("5 footprint", f"binary size ({BUILD} build, unstripped)", size, unit="MiB")
-    record("5 footprint", "… plus the Swift shared libraries it loads", swift_libraries() / 2**20, unit="MiB")
+    for label, binary in VARIANTS:
+        rss = [m[0] for m in memory[binary]]
+        record("5 footprint", f"idle daemon RSS after ready{label}", rss, unit="MiB", target="< 20 MiB", met=statistics.median(rss) < 20)
+        record("5 footprint", f"… of which private to the daemon (not shared library pages){label}",
+               [m[1] for m in memory[binary]], unit="MiB")
+        record("5 footprint", f"idle daemon CPU (over {window} s, per hour){label}", cpu[binary], unit="s/h")
+    record("5 footprint", "server connections per idle daemon", conns / len(everyone), unit="conn")
+    record("5 footprint", "server transactions/s per idle daemon", ((x1 - x0) - 1) / window / len(everyone), unit="q/s")
+    for label, binary in VARIANTS:
+        record("5 footprint", f"binary size ({BUILD} build, unstripped){label}", os.path.getsize(binary) / 2**20, unit="MiB")
+        record("5 footprint", f"… plus the Swift shared libraries it loads{label}", swift_libraries(binary) / 2**20, unit="MiB")
     if DBMATE:
         record("5 footprint", "peer: dbmate binary (static; no daemon, so no idle figures)", os.path.getsize(DBMATE) / 2**20, unit="MiB")
 
 
-def swift_libraries():
-    out = subprocess.run(["ldd", BIN], capture_output=True, text=True).stdout
+def swift_libraries(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
     paths = [line.split("=>")[1].split("(")[0].strip() for line in out.splitlines() if "=>" in line]
     return sum(os.path.getsize(p) for p in paths if "/swift" in p)
 
