@@ -2,7 +2,7 @@
 the throwaway server scripts/bench started; each figure is wall-clock on this machine, reported as
 median with min-max over repeated runs, beside a floor measured in the same run, and their ratio.
 Nothing here asserts a figure: it prints a table and writes a Markdown report."""
-import os, platform, random, shutil, signal, socket, statistics, struct, subprocess, sys, tempfile, threading, time
+import atexit, os, platform, random, shutil, signal, socket, statistics, struct, subprocess, sys, tempfile, threading, time
 
 BIN = os.environ["SCHEMAGATE_BIN"]
 # Optionally the same source built with --static-swift-stdlib: measured beside BIN where linking
@@ -111,9 +111,16 @@ def small_sql(v):
     return f"CREATE TABLE step_{v} (id int PRIMARY KEY, note text);\nINSERT INTO step_{v} VALUES ({v}, 'step {v}');\n"
 
 
+def scratch(prefix):
+    """A temporary folder, removed when the script ends."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
+    return path
+
+
 def folder(count, sleep=0.0, first_sleep=0.0, body=None):
     """A schemagate folder of `count` migrations; version 1 creates `audit`, the others a table each."""
-    path = tempfile.mkdtemp(prefix="schemagate-bench-")
+    path = scratch("schemagate-bench-")
     for v in range(1, count + 1):
         if body:
             sql = body(v)
@@ -129,7 +136,7 @@ def folder(count, sleep=0.0, first_sleep=0.0, body=None):
 
 
 def dbmate_folder(count, body):
-    path = tempfile.mkdtemp(prefix="schemagate-bench-dbmate-")
+    path = scratch("schemagate-bench-dbmate-")
     for v in range(1, count + 1):
         with open(f"{path}/{v:04d}_step.sql", "w") as f:
             f.write(f"-- migrate:up\n{body(v)}\n-- migrate:down\nDROP TABLE step_{v};\n")
