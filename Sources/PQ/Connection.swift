@@ -70,6 +70,51 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Sends several statements at once in libpq's pipeline mode, so that they cost one round trip,
+    /// and returns their results in order. The server runs them one after another, each a
+    /// statement of its own (with its own snapshot); after a failure it skips the rest, and the
+    /// first error is thrown.
+    @discardableResult
+    public func pipeline(_ statements: [(sql: String, parameters: [String?])]) async throws -> [QueryResult] {
+        try await onQueue { handle in
+            guard PQenterPipelineMode(handle) == 1 else {
+                throw PQError(kind: self.connectionBroken ? .connectionLost : .server, message: self.lastErrorMessage)
+            }
+            defer { PQexitPipelineMode(handle) }
+            for statement in statements {
+                let sent = withCStrings(statement.parameters) { values in
+                    PQsendQueryParams(handle, statement.sql, Int32(statement.parameters.count), nil, values, nil, nil, 0)
+                }
+                guard sent == 1 else { throw PQError(kind: self.connectionBroken ? .connectionLost : .server, message: self.lastErrorMessage) }
+            }
+            guard PQpipelineSync(handle) == 1 else {
+                throw PQError(kind: self.connectionBroken ? .connectionLost : .server, message: self.lastErrorMessage)
+            }
+            var results: [QueryResult] = []
+            var failure: (any Error)?
+            // Each statement's results end with a NULL; then comes the sync point.
+            for _ in statements {
+                while let result = PQgetResult(handle) {
+                    if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                        PQclear(result)
+                        continue
+                    }
+                    do {
+                        results.append(try self.collect(result))
+                    } catch {
+                        failure = failure ?? error
+                    }
+                }
+            }
+            guard let sync = PQgetResult(handle) else {
+                throw failure ?? PQError(kind: .connectionLost, message: self.lastErrorMessage)
+            }
+            PQclear(sync)
+            if let failure { throw failure }
+            return results
+        }
+    }
+
     /// Runs text that may hold several statements (a migration file), with the simple query
     /// protocol, as psql would send it. Returns the last statement's result.
     @discardableResult

@@ -14,45 +14,53 @@ public enum SQLStatementSplitter {
 
     public static func split(_ sql: String) -> [Statement] {
         let characters = Array(sql.unicodeScalars)
+        // Where each scalar starts in `sql` (and its end), so a statement's text is one slice.
+        let positions = Array(sql.unicodeScalars.indices) + [sql.unicodeScalars.endIndex]
         var statements: [Statement] = []
-        var current = String.UnicodeScalarView()
+        // The current statement is characters[start..<index]: everything is taken in order, and
+        // only the terminating semicolon is left out (see flush).
+        var start = 0
         var hasCode = false
         var statementLine = 1
         var line = 1
         var index = 0
 
-        func flush() {
+        func flush(upTo end: Int) {
             if hasCode {
-                let text = String(current).trimmingWhitespace()
+                let text = String(sql.unicodeScalars[positions[start]..<positions[max(start, min(end, characters.count))]]).trimmingWhitespace()
                 statements.append(Statement(text: String(text), line: statementLine, keyword: firstKeyword(of: String(text))))
             }
-            current = String.UnicodeScalarView()
+            start = index
             hasCode = false
         }
         func take(_ count: Int) {
-            for offset in 0..<count where index + offset < characters.count {
-                let scalar = characters[index + offset]
-                if scalar == "\n" { line += 1 }
-                current.append(scalar)
+            for offset in 0..<count where index + offset < characters.count && characters[index + offset] == "\n" {
+                line += 1
             }
             index += count
         }
+        // Compares in place: called for most characters of a quoted string or dollar-quoted body.
         func starts(with text: String, at position: Int) -> Bool {
-            let scalars = Array(text.unicodeScalars)
-            guard position + scalars.count <= characters.count else { return false }
-            return Array(characters[position..<position + scalars.count]) == scalars
+            var position = position
+            for scalar in text.unicodeScalars {
+                guard position < characters.count, characters[position] == scalar else { return false }
+                position += 1
+            }
+            return true
         }
         func markCode() {
             if !hasCode { hasCode = true; statementLine = line }
         }
         // SQL-standard function bodies (`BEGIN ATOMIC … END`) hold semicolons that do not end the
         // statement; like psql, count the block's depth (CASE … END nests inside it).
-        var word = ""
+        var wordStart: Int?
         var previousWord = ""
         var atomicDepth = 0
         func finishWord() {
-            guard !word.isEmpty else { return }
-            let upper = word.uppercased()
+            guard let first = wordStart else { return }
+            wordStart = nil
+            // Only BEGIN, ATOMIC, CASE and END matter: longer words need no upper-casing.
+            let upper = index - first <= 6 ? String(sql.unicodeScalars[positions[first]..<positions[index]]).uppercased() : ""
             if upper == "ATOMIC" && previousWord == "BEGIN" {
                 atomicDepth += 1
             } else if atomicDepth > 0 && upper == "CASE" {
@@ -61,13 +69,12 @@ public enum SQLStatementSplitter {
                 atomicDepth -= 1
             }
             previousWord = upper
-            word = ""
         }
 
         while index < characters.count {
             let scalar = characters[index]
             if isIdentifierScalar(scalar) {
-                word.unicodeScalars.append(scalar)
+                if wordStart == nil { wordStart = index }
             } else {
                 finishWord()
             }
@@ -112,13 +119,13 @@ public enum SQLStatementSplitter {
             } else if scalar == ";" && atomicDepth == 0 {
                 index += 1
                 previousWord = ""
-                flush()
+                flush(upTo: index - 1)
             } else {
-                if !scalar.properties.isWhitespace { markCode() }
+                if !isWhitespace(scalar) { markCode() }
                 take(1)
             }
         }
-        flush()
+        flush(upTo: characters.count)
         return statements
     }
 
@@ -135,8 +142,15 @@ public enum SQLStatementSplitter {
         return String(String.UnicodeScalarView(characters[position...end]))
     }
 
+    private static func isWhitespace(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.isASCII ? scalar == " " || ("\t"..."\r").contains(scalar) : scalar.properties.isWhitespace
+    }
+
     private static func isIdentifierScalar(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == "_" || scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+        if scalar.isASCII {
+            return scalar == "_" || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar) || ("0"..."9").contains(scalar)
+        }
+        return scalar.properties.isAlphabetic
     }
 
     /// The first word of a statement, skipping leading comments.

@@ -20,10 +20,8 @@ extension SchemaStore {
     /// was paused past its lease can never apply what another instance applies too.
     public func applyTransactional(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
-        try await connection.query("BEGIN")
         do {
-            if let refusal = try await fence(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
-                try await connection.query("ROLLBACK")
+            if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
                 return refusal
             }
             do {
@@ -33,8 +31,7 @@ extension SchemaStore {
                 return .failed(error, statementLine: 1, leftDirty: false)
             }
             let duration = milliseconds(since: started)
-            try await recordApplied(migration, identity: identity, durationMilliseconds: duration)
-            try await connection.query("COMMIT")
+            try await commit(recordingApplied(migration, identity: identity, durationMilliseconds: duration))
             return .applied(durationMilliseconds: duration)
         } catch {
             try? await connection.query("ROLLBACK")
@@ -63,14 +60,11 @@ extension SchemaStore {
             }
         }
         let duration = milliseconds(since: started)
-        try await connection.query("BEGIN")
         do {
-            if let refusal = try await fence(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
-                try await connection.query("ROLLBACK")
+            if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
                 return refusal
             }
-            try await recordApplied(migration, identity: identity, durationMilliseconds: duration)
-            try await connection.query("COMMIT")
+            try await commit(recordingApplied(migration, identity: identity, durationMilliseconds: duration))
             return .applied(durationMilliseconds: duration)
         } catch {
             try? await connection.query("ROLLBACK")
@@ -124,51 +118,55 @@ extension SchemaStore {
 
     // MARK: - Fencing
 
-    /// Inside an open transaction: bounds lock waits and idle time, locks the version row and
-    /// checks version, dirty mark and lock owner. Returns why not to go on, or nil to go on.
-    func fence(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
+    /// Opens a migration transaction, fenced, in one round trip: bounds lock waits and idle time,
+    /// locks the version row and checks version, dirty mark and lock owner. Returns why not to go
+    /// on (the transaction is then rolled back), or nil with the transaction open.
+    func beginFenced(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
         // lock_timeout: a migration that cannot get its table locks gives up (and is retried)
         // instead of queueing while blocking all traffic behind it. idle_in_transaction: a holder
         // paused mid-transaction is cut off after one lease, so its row locks cannot stall the
         // instance that takes over. client_connection_check_interval (PostgreSQL 14+): the server
         // aborts a dead client's long statement instead of finishing it.
-        try await connection.query(
-            """
-            SELECT set_config('lock_timeout', $1, true),
-                   set_config('idle_in_transaction_session_timeout', $2, true)
-            """,
-            [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds)]
-        )
-        if connection.serverVersion >= 140000 {
-            try await connection.query("SELECT set_config('client_connection_check_interval', '250', true)")
-        }
-        let versionText = try await connection.query(
-            "SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]
-        ).first?["value"]
-        let record = try versionText.map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
+        let results = try await connection.pipeline([
+            ("BEGIN", []),
+            ("""
+             SELECT set_config('lock_timeout', $1, true),
+                    set_config('idle_in_transaction_session_timeout', $2, true),
+                    CASE WHEN $3::boolean THEN set_config('client_connection_check_interval', '250', true) END
+             """,
+             [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds),
+              connection.serverVersion >= 140000 ? "true" : "false"]),
+            ("SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]),
+            // A statement of its own, so a new snapshot: it sees a takeover committed while the
+            // one above waited for the version row.
+            ("SELECT value->>'owner' AS owner FROM \(settings) WHERE key = $1", [SettingsKey.migrationLock]),
+        ])
+        let record = try results[2].first?["value"].map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
+        let owner = results[3].first?["owner"]
+        let refusal: ApplyOutcome
         if record.version != expectedVersion || record.dirty?.version != dirty?.version {
-            return .versionMoved(to: record.version)
+            refusal = .versionMoved(to: record.version)
+        } else if owner != identity.id {
+            refusal = .lockLost(currentOwner: owner)
+        } else {
+            return nil
         }
-        // A new statement, so a new snapshot: it sees a takeover committed while we waited above.
-        let owner = try await connection.query(
-            "SELECT value->>'owner' AS owner FROM \(settings) WHERE key = $1", [SettingsKey.migrationLock]
-        ).first?["owner"]
-        if owner != identity.id {
-            return .lockLost(currentOwner: owner)
-        }
-        return nil
+        try await connection.query("ROLLBACK")
+        return refusal
+    }
+
+    /// Runs `statement` (the version move) and COMMIT in one round trip.
+    private func commit(_ statement: (sql: String, parameters: [String?])) async throws {
+        try await connection.pipeline([statement, ("COMMIT", [])])
     }
 
     /// A fenced transaction that only rewrites the version record.
     private func fencedUpdate(expectedVersion: Int64, expectedDirty: DirtyMigration?, newVersion: Int64, newDirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
-        try await connection.query("BEGIN")
         do {
-            if let refusal = try await fence(expectedVersion: expectedVersion, dirty: expectedDirty, identity: identity) {
-                try await connection.query("ROLLBACK")
+            if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: expectedDirty, identity: identity) {
                 return refusal
             }
-            try await writeVersion(newVersion, dirty: newDirty, identity: identity)
-            try await connection.query("COMMIT")
+            try await commit(writingVersion(newVersion, dirty: newDirty, identity: identity))
             return nil
         } catch {
             try? await connection.query("ROLLBACK")
@@ -176,9 +174,9 @@ extension SchemaStore {
         }
     }
 
-    private func writeVersion(_ version: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws {
+    private func writingVersion(_ version: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) throws -> (sql: String, parameters: [String?]) {
         let dirtyJSON = try dirty.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
-        try await connection.query(
+        return (
             """
             UPDATE \(settings)
             SET value = jsonb_build_object('version', $2::bigint, 'dirty', $3::jsonb,
@@ -189,16 +187,16 @@ extension SchemaStore {
         )
     }
 
-    private func recordApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double) async throws {
-        try await recordMove(to: migration.version, version: migration.version, name: migration.name, checksum: migration.checksum,
-                             direction: "up", downSQL: migration.downSQL, identity: identity, durationMilliseconds: durationMilliseconds)
+    private func recordingApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double) -> (sql: String, parameters: [String?]) {
+        recordingMove(to: migration.version, version: migration.version, name: migration.name, checksum: migration.checksum,
+                      direction: "up", downSQL: migration.downSQL, identity: identity, durationMilliseconds: durationMilliseconds)
     }
 
     /// Moves the version record to `newVersion`, adds the history row for `version`, clears a
     /// failure at or below it and wakes waiters: one statement, inside the fenced transaction.
-    func recordMove(to newVersion: Int64, version: Int64, name: String, checksum: String, direction: String,
-                    downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double) async throws {
-        try await connection.query(
+    func recordingMove(to newVersion: Int64, version: Int64, name: String, checksum: String, direction: String,
+                       downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double) -> (sql: String, parameters: [String?]) {
+        (
             """
             WITH version AS (
               UPDATE \(settings)
@@ -255,10 +253,8 @@ extension SchemaStore {
                 }
             }
         }
-        try await connection.query("BEGIN")
         do {
-            if let refusal = try await fence(expectedVersion: step.version, dirty: nil, identity: identity) {
-                try await connection.query("ROLLBACK")
+            if let refusal = try await beginFenced(expectedVersion: step.version, dirty: nil, identity: identity) {
                 return refusal
             }
             if step.transactional {
@@ -270,9 +266,8 @@ extension SchemaStore {
                 }
             }
             let duration = milliseconds(since: started)
-            try await recordMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
-                                 direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration)
-            try await connection.query("COMMIT")
+            try await commit(recordingMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
+                                           direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration))
             return .applied(durationMilliseconds: duration)
         } catch {
             try? await connection.query("ROLLBACK")

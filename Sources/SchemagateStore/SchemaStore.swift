@@ -26,6 +26,12 @@ public final class SchemaStore: Sendable {
     /// at the same instant, so creation is serialized by a transaction-scoped advisory lock (which
     /// also works through PgBouncer's transaction pooling) and a collision is retried.
     public func bootstrap() async throws {
+        try await ensureTables()
+        try await ensureVersionRow()
+    }
+
+    /// Creates the schema and both tables when missing (one statement when they exist).
+    public func ensureTables() async throws {
         let existing = try await connection.query(
             "SELECT to_regclass($1) IS NOT NULL AS settings, to_regclass($2) IS NOT NULL AS history",
             [settings, history]
@@ -33,6 +39,11 @@ public final class SchemaStore: Sendable {
         if existing.first?.bool("settings") != true || existing.first?.bool("history") != true {
             try await createTables()
         }
+    }
+
+    /// Adds the version row (version 0) when missing. Reading does not need it (no row reads as
+    /// version 0); locking and moving the version do.
+    public func ensureVersionRow() async throws {
         try await connection.query(
             """
             INSERT INTO \(settings) (key, value)
@@ -117,19 +128,22 @@ public final class SchemaStore: Sendable {
         )
     }
 
-    /// The version record and the checksums of applied migrations (re-read after taking the lock).
+    /// The version record and the checksums of applied migrations (re-read after taking the lock),
+    /// in one statement: the record comes on every row, and alone on one row when nothing was applied.
     public func schemaState() async throws -> SchemaState {
-        let versionText = try await connection.query(
-            "SELECT value::text AS value FROM \(settings) WHERE key = $1", [SettingsKey.schemaVersion]
-        ).first?["value"]
-        let record = try versionText.map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
         let rows = try await connection.query(
             """
-            SELECT DISTINCT ON (version) version, name, checksum, direction, down_sql
-            FROM \(history) WHERE success
-            ORDER BY version, id DESC
-            """
+            SELECT v.record, h.version, h.name, h.checksum, h.direction, h.down_sql
+            FROM (SELECT (SELECT value::text FROM \(settings) WHERE key = $1) AS record) AS v
+            LEFT JOIN LATERAL (
+              SELECT DISTINCT ON (version) version, name, checksum, direction, down_sql
+              FROM \(history) WHERE success
+              ORDER BY version, id DESC
+            ) AS h ON true
+            """,
+            [SettingsKey.schemaVersion]
         ).rows
+        let record = try rows.first?["record"].map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
         var applied: [Int64: AppliedMigration] = [:]
         for row in rows where row["direction"] != "down" {
             guard let version = row["version"].flatMap({ Int64($0) }), version <= record.version else { continue }

@@ -12,6 +12,8 @@ final class Session: @unchecked Sendable {
     let logger: Logger
     let onEvent: @Sendable (MigratorEvent) -> Void
     private var current: SchemaStore?
+    /// Whether `current` is set up to wait and hold the lock (visibility known, LISTEN, version row).
+    private var joined = false
     private var attempts = 0
     private(set) var sessionVisible = false
 
@@ -21,35 +23,51 @@ final class Session: @unchecked Sendable {
         self.onEvent = onEvent
     }
 
-    func store() async throws -> SchemaStore {
+    /// The connection, with the tables present: enough to read the state. The fast path (schema
+    /// at the target) needs nothing more, so it costs a connection and two statements.
+    func readingStore() async throws -> SchemaStore {
         if let current { return current }
         attempts += 1
         let connection = try await Connection.connect(configuration.connectionString)
         let store = SchemaStore(connection: connection, configuration: configuration.store)
-        try await store.bootstrap()
-        sessionVisible = (try? await store.sessionIsVisible()) ?? false
-        if sessionVisible {
-            // A direct session can sleep on LISTEN and wake the moment the holder commits or
-            // releases; through a pooler LISTEN is not ours to rely on, so waiters poll.
-            try await connection.query("LISTEN \(connection.escapeIdentifier(versionChannel))")
-            if connection.serverVersion >= 140000 {
-                // Also for no-transaction statements: a killed holder's long statement is aborted.
-                try await connection.query("SET client_connection_check_interval = 250")
-            }
-        }
-        logger.debug("connected", metadata: ["backend_pid": "\(connection.backendPID)", "session_visible": "\(sessionVisible)"])
+        try await store.ensureTables()
+        logger.debug("connected", metadata: ["backend_pid": "\(connection.backendPID)"])
         current = store
+        joined = false
         attempts = 0
         return store
     }
 
+    /// The connection, set up to take part in the fleet protocol: the version row exists, and a
+    /// direct session is visible to others and LISTENs.
+    func store() async throws -> SchemaStore {
+        let store = try await readingStore()
+        if joined { return store }
+        try await store.ensureVersionRow()
+        sessionVisible = (try? await store.sessionIsVisible()) ?? false
+        if sessionVisible {
+            // A direct session can sleep on LISTEN and wake the moment the holder commits or
+            // releases; through a pooler LISTEN is not ours to rely on, so waiters poll.
+            // client_connection_check_interval (14+): a killed holder's long statement, even a
+            // no-transaction one, is aborted. One round trip for both.
+            let connection = store.connection
+            var setUp = "LISTEN \(connection.escapeIdentifier(versionChannel))"
+            if connection.serverVersion >= 140000 { setUp += "; SET client_connection_check_interval = 250" }
+            try await connection.execute(setUp)
+        }
+        logger.debug("joined the fleet protocol", metadata: ["session_visible": "\(sessionVisible)"])
+        joined = true
+        return store
+    }
+
     /// Retries `body` on transient errors with backoff until `lockWait` passes without success.
+    /// `body` gets a `readingStore()`.
     func retrying<T>(_ body: (SchemaStore) async throws -> T) async throws(MigrateError) -> T {
         let started = ContinuousClock.now
         var attempt = 0
         while true {
             do {
-                return try await body(try await store())
+                return try await body(try await readingStore())
             } catch let error as MigrateError {
                 throw error
             } catch {
@@ -94,6 +112,7 @@ final class Session: @unchecked Sendable {
     func drop() {
         current?.connection.close()
         current = nil
+        joined = false
     }
 
     func close() { drop() }

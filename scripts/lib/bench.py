@@ -1,17 +1,82 @@
-"""The measurements behind scripts/bench. Each scenario runs against its own database; times are
-wall-clock on this machine, reported as median with min-max over the runs."""
-import os, random, signal, statistics, subprocess, tempfile, time
+"""The measurements behind scripts/bench (issue 7). Every scenario runs against its own database on
+the throwaway server scripts/bench started; each figure is wall-clock on this machine, reported as
+median with min-max over repeated runs, beside a floor measured in the same run, and their ratio.
+Nothing here asserts a figure: it prints a table and writes a Markdown report."""
+import atexit, os, platform, random, shutil, signal, socket, statistics, struct, subprocess, sys, tempfile, threading, time
 
 BIN = os.environ["SCHEMAGATE_BIN"]
+# Optionally the same source built with --static-swift-stdlib: measured beside BIN where linking
+# matters (start-up and memory).
+STATIC_BIN = os.environ.get("SCHEMAGATE_STATIC_BIN", "")
+VARIANTS = [("", BIN)] + ([(" [static stdlib]", STATIC_BIN)] if STATIC_BIN else [])
+DBMATE = os.environ.get("DBMATE_BIN", "")
 SOCKET, PORT, PGB_PORT = os.environ["PG_SOCKET"], os.environ["PG_PORT"], os.environ["PGB_PORT"]
 QUICK = os.environ.get("QUICK") == "1"
+REPORT = os.environ.get("REPORT", "")
+BUILD = os.environ.get("BUILD", "release")
+# The psql binary itself: Debian's /usr/bin/psql is pg_wrapper, a Perl script whose start-up
+# would triple the floor.
+PSQL = os.path.join(os.environ.get("PG_BINDIR", "/usr/bin"), "psql")
 counter = 0
 
 
+# ---------------------------------------------------------------------------------------------
+# PostgreSQL: psql for set-up, a minimal wire-protocol client for sampling (no process per probe)
+
 def psql(db, sql):
-    out = subprocess.run(["psql", "-X", "-q", "-A", "-t", "-h", SOCKET, "-p", PORT, "-U", "postgres", "-d", db, "-c", sql],
+    out = subprocess.run([PSQL, "-X", "-q", "-A", "-t", "-h", SOCKET, "-p", PORT, "-U", "postgres", "-d", db, "-c", sql],
                          check=True, capture_output=True, text=True)
     return out.stdout.strip()
+
+
+class Wire:
+    """Simple-query protocol over the Unix socket, trust authentication: enough to sample
+    pg_stat_activity every few milliseconds without starting a process per sample."""
+
+    def __init__(self, db):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.connect(f"{SOCKET}/.s.PGSQL.{PORT}")
+        self.file = self.sock.makefile("rb")
+        body = struct.pack("!i", 196608) + b"user\0postgres\0database\0" + db.encode() + b"\0application_name\0bench\0\0"
+        self.sock.sendall(struct.pack("!i", len(body) + 4) + body)
+        self._until_ready()
+
+    def _message(self):
+        kind = self.file.read(1)
+        length, = struct.unpack("!i", self.file.read(4))
+        return kind, self.file.read(length - 4)
+
+    def _until_ready(self):
+        rows, error = [], None
+        while True:
+            kind, payload = self._message()
+            if kind == b"D":
+                count, = struct.unpack("!h", payload[:2])
+                offset, row = 2, []
+                for _ in range(count):
+                    size, = struct.unpack("!i", payload[offset:offset + 4])
+                    offset += 4
+                    row.append(None if size < 0 else payload[offset:offset + size].decode())
+                    offset += max(size, 0)
+                rows.append(row)
+            elif kind == b"E":
+                error = payload.decode(errors="replace")
+            elif kind == b"Z":
+                if error:
+                    raise RuntimeError(error)
+                return rows
+
+    def query(self, sql):
+        body = sql.encode() + b"\0"
+        self.sock.sendall(b"Q" + struct.pack("!i", len(body) + 4) + body)
+        return self._until_ready()
+
+    def value(self, sql):
+        rows = self.query(sql)
+        return rows[0][0] if rows else None
+
+    def close(self):
+        self.sock.close()
 
 
 def new_db():
@@ -30,108 +95,480 @@ def pooled(db):
     return f"host=127.0.0.1 port={PGB_PORT} dbname={db} user=postgres"
 
 
-def folder(count, sleep=0.0, first_sleep=0.0):
-    path = tempfile.mkdtemp(prefix="schemagate-bench-")
-    with open(f"{path}/0001_audit.up.sql", "w") as f:
-        f.write("CREATE TABLE audit (version int PRIMARY KEY);\nINSERT INTO audit VALUES (1);\n" +
-                (f"SELECT pg_sleep({first_sleep});\n" if first_sleep else ""))
-    for v in range(2, count + 1):
-        with open(f"{path}/{v:04d}_step.up.sql", "w") as f:
-            f.write(f"CREATE TABLE step_{v} (id int);\n" + (f"SELECT pg_sleep({sleep});\n" if sleep else "") +
-                    f"INSERT INTO audit VALUES ({v});\n")
+def dbmate_url(db):
+    return f"postgres://postgres@/{db}?sslmode=disable&host={SOCKET}&port={PORT}"
+
+
+def transactions(db):
+    # Backends report their counters at most once a second: callers pause before reading.
+    return int(psql(db, f"SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '{db}'"))
+
+
+# ---------------------------------------------------------------------------------------------
+# Migration folders
+
+def small_sql(v):
+    return f"CREATE TABLE step_{v} (id int PRIMARY KEY, note text);\nINSERT INTO step_{v} VALUES ({v}, 'step {v}');\n"
+
+
+def scratch(prefix):
+    """A temporary folder, removed when the script ends."""
+    path = tempfile.mkdtemp(prefix=prefix)
+    atexit.register(shutil.rmtree, path, True)
     return path
 
 
-def start(url, path, *extra):
+def folder(count, sleep=0.0, first_sleep=0.0, body=None):
+    """A schemagate folder of `count` migrations; version 1 creates `audit`, the others a table each."""
+    path = scratch("schemagate-bench-")
+    for v in range(1, count + 1):
+        if body:
+            sql = body(v)
+        elif v == 1:
+            sql = "CREATE TABLE audit (version int PRIMARY KEY);\nINSERT INTO audit VALUES (1);\n" + \
+                  (f"SELECT pg_sleep({first_sleep});\n" if first_sleep else "")
+        else:
+            sql = f"CREATE TABLE step_{v} (id int);\n" + (f"SELECT pg_sleep({sleep});\n" if sleep else "") + \
+                  f"INSERT INTO audit VALUES ({v});\n"
+        with open(f"{path}/{v:04d}_step.up.sql", "w") as f:
+            f.write(sql)
+    return path
+
+
+def dbmate_folder(count, body):
+    path = scratch("schemagate-bench-dbmate-")
+    for v in range(1, count + 1):
+        with open(f"{path}/{v:04d}_step.sql", "w") as f:
+            f.write(f"-- migrate:up\n{body(v)}\n-- migrate:down\nDROP TABLE step_{v};\n")
+    return path
+
+
+# ---------------------------------------------------------------------------------------------
+# Processes: one-shot `schemagate migrate`, and `schemagate daemon` whose READY=1 we hear
+
+class NotifyListener:
+    """A NOTIFY_SOCKET (abstract datagram socket) for many daemons at once: SO_PASSCRED makes the
+    kernel attach each sender's pid, so one socket tells the daemons apart. Records the wall-clock
+    time of each process's first READY=1."""
+
+    def __init__(self):
+        self.name = f"schemagate-bench-{os.getpid()}-{random.randrange(1 << 30)}"
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_PASSCRED, 1)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+        self.sock.bind("\0" + self.name)
+        self.ready = {}
+        self.lock = threading.Condition()
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    @property
+    def address(self):
+        return "@" + self.name
+
+    def _run(self):
+        self.sock.settimeout(0.2)
+        while not self.stopped:
+            try:
+                data, ancillary, _, _ = self.sock.recvmsg(4096, socket.CMSG_SPACE(12))
+            except socket.timeout:
+                continue
+            now = time.time()
+            pid = next((struct.unpack("iII", d[:12])[0] for level, kind, d in ancillary
+                        if level == socket.SOL_SOCKET and kind == socket.SCM_CREDENTIALS), None)
+            if pid is not None and b"READY=1" in data.split(b"\n"):
+                with self.lock:
+                    self.ready.setdefault(pid, now)
+                    self.lock.notify_all()
+
+    def wait(self, pids, timeout=300):
+        deadline = time.time() + timeout
+        with self.lock:
+            while not all(p in self.ready for p in pids):
+                if time.time() > deadline:
+                    raise TimeoutError(f"{sum(p not in self.ready for p in pids)} daemons never said READY=1")
+                self.lock.wait(0.05)
+            return [self.ready[p] for p in pids]
+
+    def close(self):
+        self.stopped = True
+        self.thread.join()
+        self.sock.close()
+
+
+def migrate(url, path, *extra):
     return subprocess.Popen([BIN, "migrate", "--database-url", url, "--migrations", path, "--lock-wait", "120s", *extra],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def summary(values, unit="ms"):
-    values = sorted(values)
-    return f"{statistics.median(values):8.0f} {unit}  ({values[0]:.0f}–{values[-1]:.0f}, n={len(values)})"
+def daemon(listener, url, path, *extra, binary=BIN):
+    env = dict(os.environ, NOTIFY_SOCKET=listener.address)
+    return subprocess.Popen([binary, "daemon", "--database-url", url, "--migrations", path, "--lock-wait", "120s", *extra],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+
+
+def stop(procs):
+    """SIGTERM every daemon (they exit 0 on it) and check that they did."""
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    codes = [p.wait(timeout=30) for p in procs]
+    assert all(c == 0 for c in codes), f"daemon exit codes {codes}"
+
+
+def timed(argv, env=None):
+    started = time.perf_counter()
+    subprocess.run(argv, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    return (time.perf_counter() - started) * 1000
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenarios
+
+RUNS = 2 if QUICK else 5
+rows = []      # (scenario, figure, values, unit, floor values or None, target text, met or None)
+
+
+def record(scenario, figure, values, unit="ms", floor=None, target="", met=None):
+    rows.append((scenario, figure, values if isinstance(values, list) else [values], unit, floor, target, met))
+    print(f"  {figure}: {fmt(values if isinstance(values, list) else [values], unit)}", file=sys.stderr, flush=True)
+
+
+def fast_path():
+    """1. Process start to READY=1 with nothing pending, against `psql -c 'select 1'`."""
+    print("1. fast path", file=sys.stderr, flush=True)
+    db = new_db()
+    path = folder(10)
+    subprocess.run([BIN, "migrate", "--database-url", direct(db), "--migrations", path], check=True, capture_output=True)
+    mate_db = new_db()
+    mate_path = dbmate_folder(10, small_sql)
+    mate = [DBMATE, "--url", dbmate_url(mate_db), "--migrations-dir", mate_path, "--no-dump-schema"]
+    if DBMATE:
+        subprocess.run(mate + ["migrate"], check=True, capture_output=True)
+    for _ in range(3):   # warm the server's and the page cache before timing
+        timed([PSQL, "-X", "-h", SOCKET, "-p", PORT, "-U", "postgres", "-d", db, "-c", "select 1"])
+        timed([BIN, "migrate", "--database-url", direct(db), "--migrations", path])
+    runs = 5 if QUICK else 21
+    listener = NotifyListener()
+    floor, peer = [], []
+    ready = {binary: [] for _, binary in VARIANTS}
+    oneshot = {binary: [] for _, binary in VARIANTS}
+    try:
+        for _ in range(runs):
+            floor.append(timed([PSQL, "-X", "-h", SOCKET, "-p", PORT, "-U", "postgres", "-d", db, "-c", "select 1"]))
+            for _, binary in VARIANTS:
+                started = time.time()
+                proc = daemon(listener, direct(db), path, binary=binary)
+                ready[binary].append((listener.wait([proc.pid], timeout=60)[0] - started) * 1000)
+                stop([proc])
+                oneshot[binary].append(timed([binary, "migrate", "--database-url", direct(db), "--migrations", path]))
+            if DBMATE:
+                peer.append(timed(mate + ["migrate"]))
+    finally:
+        listener.close()
+    for label, binary in VARIANTS:
+        record("1 fast path", f"daemon start → READY=1, nothing pending{label}", ready[binary], floor=floor,
+               target="≤ 2× floor", met=ratio(ready[binary], floor) <= 2)
+        record("1 fast path", f"`schemagate migrate`, nothing pending (start → exit){label}", oneshot[binary], floor=floor)
+    if DBMATE:
+        record("1 fast path", "peer: `dbmate migrate`, nothing pending", peer, floor=floor)
+    record("1 fast path", "floor: `psql -X -c 'select 1'`", floor)
+
+
+def bulk_apply():
+    """2. 1,000 small migrations from empty, against one psql session with one transaction each."""
+    count = 50 if QUICK else 1000
+    print(f"2. bulk apply ({count})", file=sys.stderr, flush=True)
+    path = folder(count, body=small_sql)
+    script = tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False)
+    script.write("".join(f"BEGIN;\n{small_sql(v)}COMMIT;\n" for v in range(1, count + 1)))
+    script.close()
+    mate_path = dbmate_folder(count, small_sql)
+    runs = 1 if QUICK else 3
+    floor, ours, peer = [], [], []
+    for _ in range(runs):
+        floor.append(timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", SOCKET, "-p", PORT, "-U", "postgres",
+                            "-d", new_db(), "-f", script.name]))
+        ours.append(timed([BIN, "migrate", "--database-url", direct(new_db()), "--migrations", path]))
+        if DBMATE:
+            peer.append(timed([DBMATE, "--url", dbmate_url(new_db()), "--migrations-dir", mate_path, "--no-dump-schema", "migrate"]))
+    os.unlink(script.name)
+    record("2 bulk apply", f"`schemagate migrate`, {count} migrations from empty", ours, floor=floor,
+           target="≤ 1.2× floor", met=ratio(ours, floor) <= 1.2)
+    if DBMATE:
+        record("2 bulk apply", f"peer: `dbmate migrate`, {count} migrations", peer, floor=floor)
+    record("2 bulk apply", f"floor: one psql session, {count} transactions", floor)
+
+
+class ConnectionSampler:
+    """Samples the number of server connections to `db` every few milliseconds; keeps the peak."""
+
+    def __init__(self, db):
+        self.wire = Wire(db)
+        self.db = db
+        self.peak = 0
+        self.stopped = False
+        self.thread = threading.Thread(target=self._run, daemon=True)
+        self.thread.start()
+
+    def _run(self):
+        while not self.stopped:
+            count = int(self.wire.value(
+                f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{self.db}' AND pid <> pg_backend_pid()"))
+            self.peak = max(self.peak, count)
+            time.sleep(0.005)
+
+    def close(self):
+        self.stopped = True
+        self.thread.join()
+        self.wire.close()
+        return self.peak
 
 
 def convergence(n):
-    """Start N migrators over 10 migrations; time from the last commit until the last exit. The
-    first migration sleeps long enough for every process to have started and be waiting, so the
-    figure is the wake-up, not process start-up on 2 cores."""
+    """N daemons started together over 10 pending migrations. The first migration sleeps long
+    enough for all of them to have started on 2 cores, so that 'last commit → all ready' is the
+    wake-up of waiting daemons, not process start-up."""
     db = new_db()
-    path = folder(10, first_sleep=max(1.0, n * 0.04))
-    t0 = time.time()
-    procs = [start(direct(db), path) for _ in range(n)]
-    ends = []
-    pending = list(procs)
-    while pending:
-        for p in list(pending):
-            if p.poll() is not None:
-                ends.append(time.time())
-                pending.remove(p)
-        time.sleep(0.002)
-    assert all(p.returncode == 0 for p in procs), [p.returncode for p in procs]
-    # started_at is the migration transaction's start; duration_ms runs to just before COMMIT.
+    first_sleep = max(1.0, n * 0.04)
+    path = folder(10, first_sleep=first_sleep)
+    sampler = ConnectionSampler(db)
+    listener = NotifyListener()
+    try:
+        started = time.time()
+        procs = [daemon(listener, direct(db), path) for _ in range(n)]
+        ready = listener.wait([p.pid for p in procs])
+        stop(procs)
+    finally:
+        listener.close()
+        peak = sampler.close()
     last_commit = float(psql(db, "SELECT extract(epoch FROM max(started_at + duration_ms * interval '1 millisecond')) "
                                  "FROM schemagate_history WHERE success"))
-    return (max(ends) - last_commit) * 1000, (max(ends) - t0) * 1000
+    return (max(ready) - last_commit) * 1000, (max(ready) - started) * 1000, peak, first_sleep
+
+
+def waiter_qps(url_for, waiters):
+    """Queries per second that one waiting daemon costs the server (pg_stat_database transactions)."""
+    db = new_db()
+    path = folder(2, sleep=40)
+    listener = NotifyListener()
+    holder = migrate(url_for(db), path, "--lease", "60s")
+    try:
+        while psql(db, "SELECT to_regclass('audit') IS NOT NULL") != "t":
+            time.sleep(0.05)
+        time.sleep(1.5)
+        window = 2 if QUICK else 6
+        base0 = transactions(db); time.sleep(window); base1 = transactions(db)   # the holder alone, and our probes
+        procs = [daemon(listener, url_for(db), path) for _ in range(waiters)]
+        time.sleep(2.5)
+        w0 = transactions(db); time.sleep(window); w1 = transactions(db)
+        assert not listener.ready, "a waiter was ready before the holder finished"
+    finally:
+        holder.kill(); holder.wait()
+        for p in procs if "procs" in locals() else []:
+            p.kill(); p.wait()
+        listener.close()
+    return ((w1 - w0) - (base1 - base0)) / window / waiters
+
+
+def fleet():
+    print("3. fleet convergence", file=sys.stderr, flush=True)
+    for n in ([10] if QUICK else [10, 50, 100]):
+        results = [convergence(n) for _ in range(RUNS)]
+        sleep = results[0][3]
+        scenario = f"3 fleet N={n}"
+        record(scenario, f"start → all ready (first migration sleeps {sleep:g} s)", [r[1] for r in results])
+        target = "< 300 ms at N=100" if n == 100 else ""
+        record(scenario, "last commit → all ready", [r[0] for r in results], target=target,
+               met=(statistics.median([r[0] for r in results]) < 300) if n == 100 else None)
+        record(scenario, "peak server connections", [r[2] for r in results], unit="conn")
+    waiters = 3 if QUICK else 10
+    record("3 fleet", f"queries/s per waiting daemon, direct ({waiters} waiting)", waiter_qps(direct, waiters), unit="q/s")
+    record("3 fleet", f"queries/s per waiting daemon, PgBouncer ({waiters} waiting)", waiter_qps(pooled, waiters), unit="q/s")
 
 
 def takeover(url_for):
-    """SIGKILL the holder in the middle of a 3 s migration; time until another instance holds the lock."""
+    """SIGKILL the holder in the middle of a 3 s migration; time until the next holder's first
+    statement, which is the start (now()) of its transaction for the same migration, recorded in
+    schemagate_history."""
     db = new_db()
     path = folder(3, sleep=3)
-    procs = [start(url_for(db), path, "--lease", "5s") for _ in range(4)]
-    owner = ""
-    while not owner:
-        time.sleep(0.02)
-        owner = psql(db, "SELECT coalesce((SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'), '')") \
-            if psql(db, "SELECT to_regclass('schemagate_settings') IS NOT NULL") == "t" else ""
-    time.sleep(random.uniform(0.3, 1.5))
-    pid = int(psql(db, "SELECT value->>'pid' FROM schemagate_settings WHERE key = 'migration_lock'"))
-    victim = next(p for p in procs if p.pid == pid)
-    killed = time.time()
-    victim.send_signal(signal.SIGKILL)
-    while True:
-        now_owner = psql(db, "SELECT coalesce((SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'), '')")
-        if now_owner and now_owner != owner:
-            took = (time.time() - killed) * 1000
-            break
-        time.sleep(0.005)
-    for p in procs:
-        p.wait()
-    return took
+    procs = [migrate(url_for(db), path, "--lease", "5s") for _ in range(4)]
+    wire = Wire(db)
+    try:
+        owner = None
+        while not owner:
+            time.sleep(0.01)
+            if wire.value("SELECT to_regclass('schemagate_settings') IS NOT NULL") == "t":
+                owner = wire.value("SELECT value->>'pid' FROM schemagate_settings WHERE key = 'migration_lock'")
+        time.sleep(random.uniform(0.3, 1.5))
+        pid = int(wire.value("SELECT value->>'pid' FROM schemagate_settings WHERE key = 'migration_lock'"))
+        victim = next(p for p in procs if p.pid == pid)
+        killed = time.time()
+        victim.send_signal(signal.SIGKILL)
+        for p in procs:
+            p.wait(timeout=120)
+        first = float(wire.value(f"SELECT extract(epoch FROM min(started_at)) FROM schemagate_history "
+                                 f"WHERE pid <> {pid} AND started_at > to_timestamp({killed})"))
+    finally:
+        wire.close()
+    return (first - killed) * 1000
 
 
-def waiter_qps(url_for):
-    """Queries per second that one waiting instance costs, from pg_stat_database over 5 s."""
+def takeovers():
+    print("4. takeover", file=sys.stderr, flush=True)
+    runs = 1 if QUICK else RUNS
+    times = [takeover(direct) for _ in range(runs)]
+    record("4 takeover", "SIGKILL of holder → next holder's first statement, direct", times,
+           target="< 1 s", met=statistics.median(times) < 1000)
+    times = [takeover(pooled) for _ in range(runs)]
+    record("4 takeover", "the same through PgBouncer (lease 5 s)", times,
+           target="< lease (5 s)", met=statistics.median(times) < 5000)
+
+
+def cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def memory_mib(pid):
+    """Rss (what the target names; counts shared library pages), and the memory the daemon alone
+    holds (Private_Clean + Private_Dirty), from smaps_rollup."""
+    fields = {line.split(":")[0]: int(line.split()[1]) for line in open(f"/proc/{pid}/smaps_rollup") if line.endswith("kB\n")}
+    return fields["Rss"] / 1024, (fields["Private_Clean"] + fields["Private_Dirty"]) / 1024
+
+
+def footprint():
+    print("5. footprint", file=sys.stderr, flush=True)
     db = new_db()
-    path = folder(2, sleep=22)
-    holder = start(url_for(db), path, "--lease", "30s")
-    while psql(db, "SELECT to_regclass('audit') IS NOT NULL") != "t":
-        time.sleep(0.05)
-    time.sleep(1.5)
-    def commits():
-        # Backends report their counters at most once a second: take the figure after a pause.
-        return int(psql(db, f"SELECT xact_commit + xact_rollback FROM pg_stat_database WHERE datname = '{db}'"))
-    window = 6
-    base0 = commits(); time.sleep(window); base1 = commits()   # the holder alone, and our probes
-    waiter = start(url_for(db), path)
-    time.sleep(2)
-    w0 = commits(); time.sleep(window); w1 = commits()
-    holder.wait(); waiter.wait()
-    return ((w1 - w0) - (base1 - base0)) / window
+    path = folder(10)
+    subprocess.run([BIN, "migrate", "--database-url", direct(db), "--migrations", path], check=True, capture_output=True)
+    idle = 3 if QUICK else 10
+    window = 5 if QUICK else 60
+    listener = NotifyListener()
+    procs = {binary: [daemon(listener, direct(db), path, binary=binary) for _ in range(idle)] for _, binary in VARIANTS}
+    everyone = [p for group in procs.values() for p in group]
+    try:
+        listener.wait([p.pid for p in everyone])
+        time.sleep(2)
+        memory = {binary: [memory_mib(p.pid) for p in group] for binary, group in procs.items()}
+        cpu0 = {p.pid: cpu_seconds(p.pid) for p in everyone}
+        conns = int(psql(db, f"SELECT count(*) FROM pg_stat_activity WHERE datname = '{db}' AND pid <> pg_backend_pid()"))
+        x0 = transactions(db)
+        time.sleep(window)
+        x1 = transactions(db)
+        cpu = {binary: [(cpu_seconds(p.pid) - cpu0[p.pid]) / window * 3600 for p in group] for binary, group in procs.items()}
+    finally:
+        stop(everyone)
+        listener.close()
+    for label, binary in VARIANTS:
+        rss = [m[0] for m in memory[binary]]
+        record("5 footprint", f"idle daemon RSS after ready{label}", rss, unit="MiB", target="< 20 MiB", met=statistics.median(rss) < 20)
+        record("5 footprint", f"… of which private to the daemon (not shared library pages){label}",
+               [m[1] for m in memory[binary]], unit="MiB")
+        record("5 footprint", f"idle daemon CPU (over {window} s, per hour){label}", cpu[binary], unit="s/h")
+    record("5 footprint", "server connections per idle daemon", conns / len(everyone), unit="conn")
+    record("5 footprint", "server transactions/s per idle daemon", ((x1 - x0) - 1) / window / len(everyone), unit="q/s")
+    for label, binary in VARIANTS:
+        record("5 footprint", f"binary size ({BUILD} build, unstripped){label}", os.path.getsize(binary) / 2**20, unit="MiB")
+        record("5 footprint", f"… plus the Swift shared libraries it loads{label}", swift_libraries(binary) / 2**20, unit="MiB")
+    if DBMATE:
+        record("5 footprint", "peer: dbmate binary (static; no daemon, so no idle figures)", os.path.getsize(DBMATE) / 2**20, unit="MiB")
 
 
-runs = 2 if QUICK else 5
-rows = []
-for n in ([10] if QUICK else [10, 50, 100]):
-    results = [convergence(n) for _ in range(runs)]
-    rows.append((f"convergence N={n}: last commit → all exited", summary([r[0] for r in results])))
-    rows.append((f"convergence N={n}: start → all exited", summary([r[1] for r in results])))
-rows.append(("takeover after SIGKILL, direct", summary([takeover(direct) for _ in range(runs)])))
-rows.append(("takeover after SIGKILL, PgBouncer (lease 5s)", summary([takeover(pooled) for _ in range(runs)])))
-rows.append(("queries/s of one waiter, direct", f"{waiter_qps(direct):8.1f} q/s"))
-rows.append(("queries/s of one waiter, PgBouncer", f"{waiter_qps(pooled):8.1f} q/s"))
-width = max(len(r[0]) for r in rows)
-print()
-for name, value in rows:
-    print(f"{name.ljust(width)}  {value}")
+def swift_libraries(binary):
+    out = subprocess.run(["ldd", binary], capture_output=True, text=True).stdout
+    paths = [line.split("=>")[1].split("(")[0].strip() for line in out.splitlines() if "=>" in line]
+    return sum(os.path.getsize(p) for p in paths if "/swift" in p)
+
+
+# ---------------------------------------------------------------------------------------------
+# Report
+
+def ratio(values, floor):
+    return statistics.median(values) / statistics.median(floor)
+
+
+def fmt(values, unit):
+    m = statistics.median(values)
+    digits = 0 if unit in ("ms", "conn") and m >= 10 else 2
+    text = f"{m:.{digits}f} {unit}"
+    if len(values) > 1:
+        text += f" ({min(values):.{digits}f}–{max(values):.{digits}f}, n={len(values)})"
+    return text
+
+
+def table():
+    header = ["scenario", "figure", "median (min–max, n)", "floor", "ratio", "target", "met"]
+    body = []
+    for scenario, figure, values, unit, floor, target, met in rows:
+        body.append([scenario, figure, fmt(values, unit),
+                     f"{statistics.median(floor):.0f} ms" if floor else "",
+                     f"{ratio(values, floor):.2f}×" if floor else "",
+                     target, "" if met is None else ("yes" if met else "MISSED")])
+    return header, body
+
+
+def machine():
+    cpu = next((l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")), platform.machine())
+    memory = next(int(l.split()[1]) for l in open("/proc/meminfo") if l.startswith("MemTotal")) / 2**20
+    def version(argv):
+        try:
+            return subprocess.run(argv, capture_output=True, text=True).stdout.strip().splitlines()[0]
+        except (OSError, IndexError):
+            return "?"
+    commit = version(["git", "rev-parse", "--short", "HEAD"])
+    return [
+        f"machine: {cpu}, {os.cpu_count()} cores, {memory:.1f} GiB; {platform.system()} {platform.release()}",
+        f"schemagate: {commit} ({BUILD} build); {version(['swift', '--version'])}",
+        f"server: {psql('postgres', 'SHOW server_version')} (fsync off, Unix socket); {version(['pgbouncer', '--version'])}",
+        f"peer: {version([DBMATE, '--version']) if DBMATE else 'dbmate not installed'}",
+    ]
+
+
+SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint}
+
+
+def main():
+    began = time.time()
+    chosen = sys.argv[1:] or list(SCENARIOS)
+    for name in chosen:
+        if name not in SCENARIOS:
+            sys.exit(f"unknown scenario {name!r}: use {', '.join(SCENARIOS)}")
+        SCENARIOS[name]()
+    header, body = table()
+    widths = [max(len(r[i]) for r in [header] + body) for i in range(len(header))]
+    print()
+    for line in machine():
+        print(line)
+    print()
+    for r in [header] + body:
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+    print(f"\n({time.time() - began:.0f} s)")
+    if REPORT and len(chosen) == len(SCENARIOS):
+        with open(REPORT, "w") as f:
+            f.write(markdown(header, body))
+        print(f"wrote {REPORT}", file=sys.stderr)
+
+
+def markdown(header, body):
+    lines = [
+        "# Benchmarks",
+        "",
+        "Written by `scripts/bench` (do not edit by hand; run it again). Each figure is wall-clock time",
+        "on the machine below, as the median with min–max over repeated runs, beside a floor measured",
+        "in the same run against the same throwaway PostgreSQL, and their ratio. Tests never assert",
+        "timings; `scripts/bench --quick` is the smoke CI runs (debug build, fewer runs, no report).",
+        "",
+    ]
+    lines += [f"- {line}" for line in machine()]
+    lines += ["", "| " + " | ".join(header) + " |", "|" + " --- |" * len(header)]
+    lines += ["| " + " | ".join(c.replace("|", "\\|") for c in r) + " |" for r in body]
+    notes = os.environ.get("NOTES_FILE")
+    if notes and os.path.exists(notes):
+        lines += ["", open(notes).read().rstrip()]
+    return "\n".join(lines) + "\n"
+
+
+main()
