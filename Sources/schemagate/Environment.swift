@@ -5,8 +5,10 @@ import Foundation
 enum Environment {
     static func value(forOption option: String) -> String? {
         let name = "SCHEMAGATE_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
-        guard let value = ProcessInfo.processInfo.environment[name], !value.isEmpty else { return nil }
-        return value
+        // getenv: ProcessInfo would rebuild the whole environment dictionary for every option.
+        guard let raw = getenv(name) else { return nil }
+        let value = String(cString: raw)
+        return value.isEmpty ? nil : value
     }
 
     /// `$CREDENTIALS_DIRECTORY/database-url`, systemd's `LoadCredential=` for the database URL.
