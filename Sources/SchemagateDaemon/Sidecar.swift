@@ -18,7 +18,7 @@ public struct Sidecar: Service {
     let configuration: SidecarConfiguration
     let identity: InstanceIdentity
     let logger: Logger
-    let notifier: Notifier
+    let notifier: ReportGate
     let events: @Sendable (MigratorEvent) -> Void
     public let heartbeat: Heartbeat
     let board: StatusBoard
@@ -33,7 +33,7 @@ public struct Sidecar: Service {
         self.configuration = configuration
         self.identity = identity
         self.logger = logger
-        self.notifier = Notifier()
+        self.notifier = ReportGate()
         self.heartbeat = heartbeat
         self.board = board
         self.metrics = metrics
@@ -43,13 +43,19 @@ public struct Sidecar: Service {
 
     public func run() async throws {
         try await withGracefulShutdownHandler {
+            // The database work starts at once; what it reports waits for the socket.
+            async let opened: Void = openReportsWhenListening()
             do {
                 try await cancelWhenGracefulShutdown { try await body() }
             } catch MigrateError.stopped {
                 return
             } catch is CancellationError {
                 return
+            } catch {
+                await opened
+                throw error
             }
+            await opened
         } onGracefulShutdown: {
             show(.stopping, "stopping: rolling back and releasing the lock")
             notifier.notify("STOPPING=1", "STATUS=stopping: rolling back and releasing the lock")
@@ -69,8 +75,13 @@ public struct Sidecar: Service {
         metrics.observe(board.status)
     }
 
+    private func openReportsWhenListening() async {
+        // A socket that cannot be bound ends the group with its own error; reports flow regardless.
+        try? await listening()
+        notifier.open()
+    }
+
     private func body() async throws {
-        try await listening()
         notifier.notify("STATUS=starting")
         var generation = 0
         configuration.stateFile?.write(.init(generation: generation, state: "starting"))
