@@ -132,6 +132,9 @@ public final class Connection: @unchecked Sendable {
     private func onQueue<T: Sendable>(_ body: @escaping @Sendable (OpaquePointer) throws -> T) async throws -> T {
         try Task.checkCancellation()
         let canceller = self.canceller
+        // Set when this call's task is cancelled: a call still waiting in the queue then never
+        // starts (PQcancel only reaches a statement the server is already running).
+        let cancelled = CancelFlag()
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 queue.async {
@@ -139,10 +142,15 @@ public final class Connection: @unchecked Sendable {
                         continuation.resume(throwing: PQError(kind: .connectionLost, message: "connection is closed"))
                         return
                     }
+                    guard !cancelled.isSet else {
+                        continuation.resume(throwing: PQError(kind: .cancelled, message: "cancelled before it was sent"))
+                        return
+                    }
                     continuation.resume(with: Result { try body(self.handle) })
                 }
             }
         } onCancel: {
+            cancelled.set()
             canceller.cancel()
         }
     }
@@ -188,6 +196,13 @@ public struct Notification: Sendable, Equatable {
     public let channel: String
     public let payload: String
     public let senderPID: Int32
+}
+
+/// One call's cancellation, seen by the queue before the call starts.
+private final class CancelFlag: Sendable {
+    private let value = Atomic<Bool>(false)
+    func set() { value.store(true, ordering: .releasing) }
+    var isSet: Bool { value.load(ordering: .acquiring) }
 }
 
 /// Wraps `PGcancel`, which libpq allows to be used from any thread while the connection is busy.

@@ -1,3 +1,4 @@
+import Foundation
 import Logging
 import PQ
 import SchemagateCore
@@ -11,7 +12,8 @@ import UnixSignals
 /// (`READY=1` only at or past the target, `STATUS=`, `EXTEND_TIMEOUT_USEC=` while progressing),
 /// then keeps watching the version; SIGHUP re-reads the folder and migrates to the new target
 /// (`RELOADING=1` … `READY=1`); graceful shutdown (SIGTERM) cancels the in-flight statement, rolls
-/// back and releases the lock, with `STOPPING=1`.
+/// back and releases the lock, with `STOPPING=1`. Every change also goes to the status board
+/// that the status socket serves, and to the metrics.
 public struct Sidecar: Service {
     let configuration: SidecarConfiguration
     let identity: InstanceIdentity
@@ -19,14 +21,23 @@ public struct Sidecar: Service {
     let notifier: Notifier
     let events: @Sendable (MigratorEvent) -> Void
     public let heartbeat: Heartbeat
+    let board: StatusBoard
+    let metrics: DaemonMetrics
+    /// Returns once the status socket answers; nothing is reported before.
+    let listening: @Sendable () async throws -> Void
 
     public init(configuration: SidecarConfiguration, identity: InstanceIdentity, logger: Logger,
-                heartbeat: Heartbeat, events: @escaping @Sendable (MigratorEvent) -> Void) {
+                heartbeat: Heartbeat, board: StatusBoard, metrics: DaemonMetrics,
+                listening: @escaping @Sendable () async throws -> Void = {},
+                events: @escaping @Sendable (MigratorEvent) -> Void) {
         self.configuration = configuration
         self.identity = identity
         self.logger = logger
         self.notifier = Notifier()
         self.heartbeat = heartbeat
+        self.board = board
+        self.metrics = metrics
+        self.listening = listening
         self.events = events
     }
 
@@ -40,13 +51,26 @@ public struct Sidecar: Service {
                 return
             }
         } onGracefulShutdown: {
+            show(.stopping, "stopping: rolling back and releasing the lock")
             notifier.notify("STOPPING=1", "STATUS=stopping: rolling back and releasing the lock")
         }
     }
 
     private enum Trigger: Sendable { case reload, tick }
 
+    /// Puts a state and its words on the status board (and the gauges in the metrics).
+    private func show(_ state: DaemonStatus.State, _ message: String, error: String? = nil, version: Int64? = nil) {
+        board.update { status in
+            status.enter(state, at: Date())
+            status.message = message
+            if let error { status.lastError = error }
+            if let version { status.currentVersion = version }
+        }
+        metrics.observe(board.status)
+    }
+
     private func body() async throws {
+        try await listening()
         notifier.notify("STATUS=starting")
         var generation = 0
         configuration.stateFile?.write(.init(generation: generation, state: "starting"))
@@ -88,11 +112,13 @@ public struct Sidecar: Service {
                     regressed = false
                 case .tick:
                     guard let version = await watcher.version() else { continue }
+                    if board.status.currentVersion != version { board.update { $0.currentVersion = version } }
                     if version < target && !regressed {
                         regressed = true
                         logger.warning("schema at \(version) is behind target \(target): someone rolled back; not ready", metadata: [
                             "event": "\(SchemagateEvent.regression.rawValue)", "version": "\(version)",
                         ])
+                        show(.regressed, "not ready: schema at \(version), behind target \(target)", version: version)
                         notifier.notify("STATUS=not ready: schema at \(version), behind target \(target)")
                         if configuration.onRegression == .exit {
                             throw SidecarFailure(exitCode: SchemagateExitCode.notReady.rawValue,
@@ -100,6 +126,7 @@ public struct Sidecar: Service {
                         }
                     } else if version >= target && regressed {
                         regressed = false
+                        show(.ready, "ready: schema at \(version)", version: version)
                         notifier.notify("READY=1", "STATUS=ready: schema at \(version)")
                         logger.info("ready again: schema at \(version)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(version)"])
                     }
@@ -120,8 +147,18 @@ public struct Sidecar: Service {
         let forward = events
         let heartbeat = self.heartbeat
         let applying = Flag()
+        let board = self.board, metrics = self.metrics, identity = self.identity
+        let labels = Dictionary(folder.migrations.map { ($0.version, $0.label) }, uniquingKeysWith: { first, _ in first })
+        board.update { status in
+            status.enter(.connecting, at: Date())
+            status.targetVersion = target
+            status.message = "connecting to the database"
+        }
         let migrator = Migrator(configuration: migratorConfiguration, folder: folder, identity: identity, logger: logger) { event in
             forward(event)
+            board.update { $0.record(event, labels: labels, identity: identity, at: Date()) }
+            metrics.record(event)
+            metrics.observe(board.status)
             heartbeat.beat()
             if case .applying = event { applying.set(true) }
             if case .applied = event { applying.set(false) }
@@ -159,6 +196,8 @@ public struct Sidecar: Service {
             }
         } catch let error as MigrateError {
             if case .stopped = error { throw error }
+            show(.failed, "failed: \(error.description)", error: error.description)
+            metrics.recordFailure()
             notifier.notify("STATUS=failed: \(error.description)")
             configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description))
             logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
@@ -170,6 +209,7 @@ public struct Sidecar: Service {
         do {
             return try MigrationFolder.load(path: configuration.migrationsPath)
         } catch {
+            show(.failed, "failed: \(error.description)", error: error.description)
             notifier.notify("STATUS=failed: \(error.description)")
             configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description))
             throw SidecarFailure(exitCode: SchemagateExitCode.invalidMigrations.rawValue, message: error.description)

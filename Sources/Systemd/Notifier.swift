@@ -1,3 +1,4 @@
+import Foundation
 import CSystemd
 
 #if canImport(Glibc)
@@ -15,9 +16,11 @@ public struct Notifier: Sendable {
         notify(lines: assignments)
     }
 
+    /// Each element is one `KEY=value`; a newline inside a value (a multi-line SQL error in
+    /// `STATUS=`) would start a bogus assignment, so it becomes a space.
     @discardableResult
     public func notify(lines: [String]) -> Bool {
-        sd_notify(0, lines.joined(separator: "\n")) > 0
+        sd_notify(0, lines.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")) > 0
     }
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` (what systemd 253+ expects; 252 accepts it too).

@@ -12,3 +12,10 @@ struct CommandFailure: Error, CustomStringConvertible {
 
     var description: String { message }
 }
+
+/// Ends a command with an exit code that its output has already explained (`status` not ready).
+struct QuietExit: Error {
+    let exitCode: SchemagateExitCode
+
+    init(_ exitCode: SchemagateExitCode) { self.exitCode = exitCode }
+}

@@ -26,6 +26,18 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("State file for `schemagate reload` (default $RUNTIME_DIRECTORY/schemagate.state).", valueName: "path"))
     var stateFile: String?
 
+    @Option(help: ArgumentHelp("Status socket (default $RUNTIME_DIRECTORY/schemagate.sock; none without a runtime directory).", valueName: "path"))
+    var socket: String?
+
+    @Option(help: ArgumentHelp("Group that may use the status socket (mode 0660; default: the daemon's group).", valueName: "group"))
+    var socketGroup: String?
+
+    @Option(help: ArgumentHelp("Also serve the status endpoints on TCP, e.g. 127.0.0.1:9187 (for probes).", valueName: "addr:port"))
+    var http: String?
+
+    @Option(help: ArgumentHelp("Close a status connection that sends nothing for this long, a half-sent request included (default 10s).", valueName: "duration"))
+    var clientTimeout: String?
+
     func run() async throws {
         let identity = InstanceIdentity.current()
         let logger = try runOptions.makeLogger(instance: identity.id)
@@ -45,11 +57,20 @@ struct DaemonCommand: AsyncParsableCommand {
             watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2)),
             stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:))
         )
+        let server = StatusServer(
+            configuration: .init(socket: try claimSocket(), http: try listenAddress(),
+                                 idleTimeout: try duration("client-timeout", clientTimeout, default: .seconds(10))),
+            board: StatusBoard(DaemonStatus(instance: identity.id, host: identity.host, pid: identity.pid, now: Date())),
+            metrics: DaemonMetrics(), logger: logger
+        )
         let heartbeat = Heartbeat()
         let events = EventLogger(logger: logger)
-        let sidecar = Sidecar(configuration: configuration, identity: identity, logger: logger, heartbeat: heartbeat, events: events.log)
+        let sidecar = Sidecar(configuration: configuration, identity: identity, logger: logger, heartbeat: heartbeat,
+                              board: server.board, metrics: server.metrics, listening: server.listening, events: events.log)
         let group = ServiceGroup(configuration: .init(
+            // The status server comes first, so it is shut down last: it answers until the end.
             services: [
+                .init(service: server),
                 .init(service: sidecar, successTerminationBehavior: .gracefullyShutdownGroup, failureTerminationBehavior: .gracefullyShutdownGroup),
                 .init(service: Watchdog(heartbeat: heartbeat)),
             ],
@@ -62,6 +83,25 @@ struct DaemonCommand: AsyncParsableCommand {
             throw CommandFailure(SchemagateExitCode(rawValue: failure.exitCode) ?? .failed, failure.message)
         } catch let error as ServiceGroupError {
             throw CommandFailure(.failed, "\(error)")
+        }
+    }
+
+    /// Claims the status socket's path before anything starts, so a clash is one clear error.
+    private func claimSocket() throws -> StatusSocketPath? {
+        guard let path = socket ?? Environment.value(forOption: "socket") ?? SocketOptions.runtimeDirectorySocket else { return nil }
+        do {
+            return try StatusSocketPath(path: path, group: socketGroup ?? Environment.value(forOption: "socket-group"))
+        } catch {
+            throw CommandFailure(.usage, error.description)
+        }
+    }
+
+    private func listenAddress() throws -> ListenAddress? {
+        guard let text = http ?? Environment.value(forOption: "http") else { return nil }
+        do {
+            return try ListenAddress.parse(text)
+        } catch {
+            throw CommandFailure(.usage, error.description)
         }
     }
 }

@@ -16,7 +16,7 @@ struct Schemagate: AsyncParsableCommand {
         """,
         subcommands: [
             DaemonCommand.self, MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
-            NewCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
+            NewCommand.self, StatusCommand.self, WaitCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
         ]
     )
 
@@ -30,8 +30,12 @@ struct Schemagate: AsyncParsableCommand {
             } else {
                 try command.run()
             }
+        } catch let quiet as QuietExit {
+            Foundation.exit(quiet.exitCode.rawValue)
         } catch let failure as CommandFailure {
-            FileHandle.standardError.write(Data("schemagate: \(failure.message)\n".utf8))
+            // One line, even when the server's message has several (stderr may be the journal).
+            let line = failure.message.split(whereSeparator: \.isNewline).joined(separator: " ")
+            FileHandle.standardError.write(Data("schemagate: \(line)\n".utf8))
             Foundation.exit(failure.exitCode.rawValue)
         } catch {
             let code = exitCode(for: error)

@@ -12,6 +12,7 @@ public final class NotifyListener: @unchecked Sendable {
     private let descriptor: Int32
     private let lock = NSLock()
     private var received: [String] = []
+    private var arrivals: [Date] = []
 
     public init() throws {
         path = "/tmp/sg-notify-\(UUID().uuidString.prefix(8)).sock"
@@ -35,6 +36,7 @@ public final class NotifyListener: @unchecked Sendable {
                 let message = String(decoding: buffer[0..<count], as: UTF8.self)
                 self.lock.lock()
                 self.received.append(message)
+                self.arrivals.append(Date())
                 self.lock.unlock()
             }
         }
@@ -55,6 +57,13 @@ public final class NotifyListener: @unchecked Sendable {
 
     /// Every `KEY=value` line so far, in order.
     public var lines: [String] { messages.flatMap { $0.split(separator: "\n").map(String.init) } }
+
+    /// When the first message with a line satisfying `predicate` arrived.
+    public func timeOf(_ predicate: (String) -> Bool) -> Date? {
+        lock.lock()
+        defer { lock.unlock() }
+        return received.indices.first { received[$0].split(separator: "\n").map(String.init).contains(where: predicate) }.map { arrivals[$0] }
+    }
 
     /// Waits until a line satisfies `predicate`; false on timeout.
     public func waitFor(seconds: Double = 60, _ predicate: (String) -> Bool) async -> Bool {

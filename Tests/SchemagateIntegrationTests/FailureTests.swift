@@ -116,12 +116,21 @@ struct ConventionTests {
         try await blocker.query("BEGIN")
         try await blocker.query("LOCK TABLE audit IN ACCESS SHARE MODE")
         let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "200ms"])
-        let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, (try? database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success")) == "0",
-              (try? database.sql("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")) == "0" {
-            try await Task.sleep(for: .milliseconds(20))
+        // Watched from the blocker's own session (no process start-ups, so load cannot stretch the
+        // wait past the migration's retries): the migration waits on the lock, gives up (its wait
+        // ends), waits again — at least one retry — and only then is the lock let go.
+        func waiting() async throws -> Bool {
+            // A transaction keeps its first snapshot of pg_stat_activity unless told otherwise.
+            try await blocker.query("SELECT pg_stat_clear_snapshot()")
+            return try await blocker.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
+                .first?.values.first == "1"
         }
-        try await Task.sleep(for: .milliseconds(600))
+        var phases = 0
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, phases < 3 {
+            if try await waiting() == (phases % 2 == 0) { phases += 1 }
+            try await Task.sleep(for: .milliseconds(10))
+        }
         try await blocker.query("COMMIT")
         let result = await migrate.finished()
         #expect(result.status == 0, "\(result.all)")

@@ -22,7 +22,8 @@ cp -r "$REPO/migrations" "$ROOT/srv/app/migrations"
 printf 'SELECT pg_sleep(2);\nCREATE TABLE audit_slow (id int);\n' >"$ROOT/srv/app/migrations/0005_slow_step.up.sql"
 mkdir -p "$ROOT/srv/bad/migrations" "$ROOT/srv/slow/migrations"
 printf 'CREATE TABLE ok_table (id int);\n' >"$ROOT/srv/bad/migrations/0001_ok.up.sql"
-printf 'CREATE TABLE broken (id int;\n' >"$ROOT/srv/bad/migrations/0002_broken.up.sql"
+# Fails with an error message of two lines: it must stay one journal entry (SPEC 8).
+printf "DO \$\$ BEGIN RAISE EXCEPTION E'broken on purpose\\\\nsecond line of the error'; END \$\$;\n" >"$ROOT/srv/bad/migrations/0002_broken.up.sql"
 printf 'CREATE TABLE slow_table (id int);\nSELECT pg_sleep(60);\n' >"$ROOT/srv/slow/migrations/0001_very_slow.up.sql"
 for app in app app2 bad slow; do
     folder=$app; [ "$app" = app2 ] && folder=app
@@ -55,6 +56,18 @@ status=$(inside systemctl show -P StatusText schemagate@app.service)
 [ "$status" = "ready: schema at 5" ] || fail "StatusText is '$status'"
 ok "systemctl status shows '$status'"
 
+# --- the status socket, as an application unit reaches it ------------------------------------------
+sock=/run/schemagate/app/schemagate.sock
+[ "$(inside stat -c '%a %G' "$sock")" = "660 schemagate" ] || fail "socket mode/group: $(inside stat -c '%a %U:%G' "$sock")"
+health=$(inside systemd-run --quiet --wait --pipe -p DynamicUser=yes -p SupplementaryGroups=schemagate \
+    curl -sS --unix-socket "$sock" http://localhost/healthz) || fail "an app in the schemagate group cannot reach the socket"
+[ "$health" = "ready: schema at 5" ] || fail "/healthz answered '$health'"
+if inside systemd-run --quiet --wait --pipe -p DynamicUser=yes curl -sS --unix-socket "$sock" http://localhost/healthz >/dev/null 2>&1; then
+    fail "a process outside the schemagate group reached the socket"
+fi
+inside schemagate status --socket "$sock" | grep -q "5 (at target)" || fail "schemagate status: $(inside schemagate status --socket "$sock")"
+ok "status socket: 0660 schemagate; an app in the group gets /healthz 200, others are refused"
+
 # --- journal entries with their fields -----------------------------------------------------------
 entries=$(inside journalctl SCHEMAGATE_EVENT=migration_applied -o json --no-pager)
 count=$(printf '%s\n' "$entries" | grep -c '"SCHEMAGATE_EVENT":"migration_applied"' || true)
@@ -80,6 +93,13 @@ grep -q "0002_broken.up.sql" "$BASE/bad-status" || fail "systemctl status does n
 [ "$(inside systemctl show -P ExecMainStatus schemagate@bad.service)" = 70 ] || fail "exit status is not 70"
 [ "$(inside systemctl show -P NRestarts schemagate@bad.service)" = 0 ] || fail "restarted despite RestartPreventExitStatus"
 ok "failing migration: app kept stopped, status names 0002_broken.up.sql, exit 70, not restarted"
+failed=$(inside journalctl -u schemagate@bad.service SCHEMAGATE_EVENT=migration_failed -o json --no-pager)
+[ "$(printf '%s\n' "$failed" | grep -c .)" = 1 ] || fail "expected one migration_failed entry: $failed"
+printf '%s\n' "$failed" | grep -q 'broken on purpose\\nsecond line of the error' || fail "the two-line error is not in one entry: $failed"
+if inside journalctl -u schemagate@bad.service -o json --no-pager | grep -q '"MESSAGE":"second line'; then
+    fail "the error's second line became an entry of its own"
+fi
+ok "a two-line SQL error is one journal entry"
 
 # --- systemctl stop mid-migration leaves no lock ----------------------------------------------------
 inside systemctl start schemagate@slow.service --no-block
@@ -87,6 +107,9 @@ for _ in $(seq 100); do
     inside systemctl show -P StatusText schemagate@slow.service | grep -q "applying 0001_very_slow" && break; sleep 0.1
 done
 inside systemctl show -P StatusText schemagate@slow.service | grep -q "applying 0001_very_slow" || fail "slow migration did not start"
+out=$(inside schemagate status --socket /run/schemagate/slow/schemagate.sock) && fail "status said ready mid-migration"
+printf '%s\n' "$out" | grep -q "migrating" || fail "status while activating: $out"
+ok "the socket answers while the unit is still activating (migrating)"
 inside systemctl stop schemagate@slow.service
 locks=$(psql_inside slow "SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'")
 [ "$locks" = 0 ] || fail "a lock was left behind: $locks"

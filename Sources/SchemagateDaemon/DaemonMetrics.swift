@@ -1,0 +1,98 @@
+import CoreMetrics
+import Foundation
+import Metrics
+import Prometheus
+import SchemagateCore
+import SchemagateStore
+import Synchronization
+
+/// The daemon's metrics (SPEC 7's `GET /metrics`), recorded through swift-metrics into a
+/// Prometheus registry of its own (no process-wide bootstrap, so tests can build several).
+public final class DaemonMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let schemaVersion: CoreMetrics.Gauge
+    private let targetVersion: CoreMetrics.Gauge
+    private let ready: CoreMetrics.Gauge
+    private let migrationsApplied: CoreMetrics.Counter
+    private let migrationDuration: CoreMetrics.Timer
+    private let lockWait: CoreMetrics.Timer
+    private let lockTakeovers: CoreMetrics.Counter
+    private let migrationFailures: CoreMetrics.Counter
+    private let parkedWaits: CoreMetrics.Gauge
+    /// When this instance began waiting for another's lock (nil: not waiting).
+    private let waitingSince = Mutex<ContinuousClock.Instant?>(nil)
+
+    public init() {
+        var factory = PrometheusMetricsFactory(registry: registry)
+        // Migrations take from milliseconds to hours; so can a wait for another's lock.
+        let buckets: [Duration] = [.milliseconds(10), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+                                   .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
+                                   .seconds(300), .seconds(900), .seconds(3600)]
+        factory.defaultDurationHistogramBuckets = buckets
+        schemaVersion = CoreMetrics.Gauge(label: "schemagate_schema_version", factory: factory)
+        targetVersion = CoreMetrics.Gauge(label: "schemagate_target_version", factory: factory)
+        ready = CoreMetrics.Gauge(label: "schemagate_ready", factory: factory)
+        migrationsApplied = CoreMetrics.Counter(label: "schemagate_migrations_applied_total", factory: factory)
+        migrationDuration = CoreMetrics.Timer(label: "schemagate_migration_duration_seconds", factory: factory)
+        lockWait = CoreMetrics.Timer(label: "schemagate_lock_wait_duration_seconds", factory: factory)
+        lockTakeovers = CoreMetrics.Counter(label: "schemagate_lock_takeovers_total", factory: factory)
+        migrationFailures = CoreMetrics.Counter(label: "schemagate_migration_failures_total", factory: factory)
+        parkedWaits = CoreMetrics.Gauge(label: "schemagate_parked_waits", factory: factory)
+        ready.record(0)
+    }
+
+    /// Counts and times what a migrator event tells.
+    public func record(_ event: MigratorEvent) {
+        switch event {
+        case .waiting:
+            waitingSince.withLock { since in
+                if since == nil { since = .now }
+            }
+        case .acquired(let replaced):
+            endWait()
+            if replaced != nil { lockTakeovers.increment() }
+        case .applied(_, let milliseconds):
+            migrationsApplied.increment()
+            migrationDuration.recordNanoseconds(Int64(milliseconds * 1_000_000))
+        case .ready:
+            endWait()
+        case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner:
+            break
+        }
+    }
+
+    /// Mirrors the status's gauges.
+    public func observe(_ status: DaemonStatus) {
+        if let version = status.currentVersion { schemaVersion.record(version) }
+        if let target = status.targetVersion { targetVersion.record(target) }
+        ready.record(status.ready ? 1 : 0)
+    }
+
+    public func recordFailure() { migrationFailures.increment() }
+
+    /// How many `/wait` requests are held open right now.
+    public func observeParkedWaits(_ count: Int) { parkedWaits.record(count) }
+
+    /// The Prometheus text exposition of everything recorded.
+    public func exposition() -> [UInt8] {
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    private func endWait() {
+        guard let started = waitingSince.withLock({ since -> ContinuousClock.Instant? in
+            defer { since = nil }
+            return since
+        }) else { return }
+        lockWait.recordInterval(since: started)
+    }
+}
+
+extension CoreMetrics.Timer {
+    /// Records the time elapsed since `start`.
+    func recordInterval(since start: ContinuousClock.Instant) {
+        let elapsed = ContinuousClock.now - start
+        recordNanoseconds(elapsed.components.seconds * 1_000_000_000 + elapsed.components.attoseconds / 1_000_000_000)
+    }
+}
