@@ -65,6 +65,9 @@ app_at=$(inside systemctl show -P ExecMainStartTimestampMonotonic example-demo.s
 status=$(inside systemctl show -P StatusText schemagate@demo.service)
 [ "$status" = "ready: schema at 5" ] || fail "StatusText is '$status'"
 ok "systemctl start schemagate@demo: '$status'; the example application started after READY=1"
+inside schemagate status --socket /run/schemagate/demo/schemagate.sock >"$BASE/status" 2>&1 \
+    || fail "schemagate status (the quick start's last step) did not say ready: $(cat "$BASE/status")"
+ok "schemagate status: ready"
 inside journalctl -x -u schemagate@demo.service --no-pager >"$BASE/journal" 2>&1
 grep -q "schemagate applied a migration" "$BASE/journal" || fail "journalctl -x shows no catalog text: $(tail -20 "$BASE/journal")"
 ok "journalctl -x -u schemagate@demo shows the catalog text"
