@@ -7,36 +7,10 @@
 set -euo pipefail
 BIN=$1
 REPO=$2
-BASE=$(mktemp -d /tmp/schemagate-nspawn.XXXXXX)
-ROOT=$BASE/root
-CG=schemagate-nspawn-$$
-NSPAWN=""
-INIT=""
-
-teardown() {
-    set +e
-    if [ -n "$NSPAWN" ]; then
-        kill -TERM "$NSPAWN" 2>/dev/null
-        for _ in $(seq 300); do kill -0 "$NSPAWN" 2>/dev/null || break; sleep 0.1; done
-        kill -KILL "$NSPAWN" 2>/dev/null
-    fi
-    mountpoint -q "$ROOT" && umount "$ROOT"
-    for h in systemd unified; do
-        [ -d /sys/fs/cgroup/$h/$CG ] && find /sys/fs/cgroup/$h/$CG -depth -type d -exec rmdir {} \; 2>/dev/null
-    done
-    rm -rf "$BASE"
-}
-trap teardown EXIT
-
-fail() { echo "FAIL: $*"; exit 1; }
-ok() { echo "ok: $*"; }
-inside() { nsenter -t "$INIT" -a "$@"; }
-psql_inside() { inside runuser -u postgres -- psql -X -A -t -h 127.0.0.1 -p 5433 -d app -c "$1"; }
+source "$(dirname "$0")/nspawn.sh"
 
 # --- boot ---------------------------------------------------------------------------------------
-mkdir -p "$BASE"/{upper,work,root}
-mount -t overlay overlay -o "lowerdir=/,upperdir=$BASE/upper,workdir=$BASE/work" "$ROOT"
-systemd-id128 new >"$ROOT/etc/machine-id"
+nspawn_prepare sgtest
 # Install before boot: the binary, the units, the static user, configuration and migrations.
 install -m 0755 "$BIN" "$ROOT/usr/bin/schemagate"
 install -m 0644 "$REPO"/systemd/schemagate@.service "$REPO"/systemd/example-app.service "$ROOT/etc/systemd/system/"
@@ -60,32 +34,11 @@ for app in app app2 bad slow; do
 done
 # The example app for the failing instance.
 sed 's/schemagate@app.service/schemagate@bad.service/g' "$REPO/systemd/example-app.service" >"$ROOT/etc/systemd/system/example-bad.service"
-# Keep the host's own services (its PostgreSQL cluster, pgbouncer) from starting inside.
-for unit in postgresql.service postgresql@15-main.service pgbouncer.service; do
-    ln -sf /dev/null "$ROOT/etc/systemd/system/$unit"
-done
-
-for h in systemd unified; do mkdir -p /sys/fs/cgroup/$h/$CG; done
-started=$(date +%s)
-(
-    for h in systemd unified; do echo $BASHPID >/sys/fs/cgroup/$h/$CG/cgroup.procs; done
-    exec setsid systemd-nspawn -D "$ROOT" --boot --register=no --keep-unit --private-network \
-        --console=pipe --tmpfs=/tmp -M sgtest systemd.firstboot=off </dev/null >"$BASE/nspawn.log" 2>&1
-) &
-NSPAWN=$!
-for _ in $(seq 100); do INIT=$(pgrep -P "$NSPAWN" -x systemd || true); [ -n "$INIT" ] && break; sleep 0.1; done
-[ -n "$INIT" ] || fail "container did not start: $(cat "$BASE/nspawn.log")"
-for _ in $(seq 100); do inside test -S /run/systemd/private && break; sleep 0.1; done
-state=$(timeout 120 nsenter -t "$INIT" -a systemctl is-system-running --wait || true)
-ok "container booted ($state) in $(( $(date +%s) - started ))s"
+nspawn_boot
 inside journalctl --update-catalog
 
 # --- a PostgreSQL inside, as a unit --------------------------------------------------------------
-inside runuser -u postgres -- /usr/lib/postgresql/15/bin/initdb -D /var/tmp/pgdata -A trust -U postgres --no-sync >/dev/null
-inside systemd-run --unit=pgtest -p User=postgres -p Type=notify /usr/lib/postgresql/15/bin/postgres \
-    -D /var/tmp/pgdata -p 5433 -k /var/tmp -c listen_addresses=127.0.0.1 >/dev/null
-for db in app bad slow; do inside runuser -u postgres -- createdb -h 127.0.0.1 -p 5433 "$db"; done
-ok "PostgreSQL running inside"
+postgres_inside app bad slow
 
 # --- the app starts only after READY=1 -------------------------------------------------------------
 inside systemctl start schemagate@app2.service --no-block
@@ -93,11 +46,11 @@ inside systemctl start example-app.service || fail "example-app did not start: $
 ready_at=$(inside systemctl show -P ActiveEnterTimestampMonotonic schemagate@app.service)
 app_at=$(inside systemctl show -P ExecMainStartTimestampMonotonic example-app.service)
 [ "$app_at" -gt "$ready_at" ] || fail "example-app started ($app_at) before schemagate@app was ready ($ready_at)"
-[ "$(psql_inside "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")" = 5 ] || fail "schema not at 5 when the app started"
+[ "$(psql_inside app "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")" = 5 ] || fail "schema not at 5 when the app started"
 ok "example-app started after READY=1 (schema at 5)"
 for _ in $(seq 100); do [ "$(inside systemctl is-active schemagate@app2.service)" = active ] && break; sleep 0.1; done
 [ "$(inside systemctl is-active schemagate@app2.service)" = active ] || fail "schemagate@app2 not active"
-[ "$(psql_inside "SELECT count(*) FROM schemagate_history WHERE success")" = 5 ] || fail "migrations applied more than once: $(psql_inside 'SELECT version, instance FROM schemagate_history')"
+[ "$(psql_inside app "SELECT count(*) FROM schemagate_history WHERE success")" = 5 ] || fail "migrations applied more than once: $(psql_inside app 'SELECT version, instance FROM schemagate_history')"
 ok "two instances, each migration applied once"
 status=$(inside systemctl show -P StatusText schemagate@app.service)
 [ "$status" = "ready: schema at 5" ] || fail "StatusText is '$status'"
@@ -129,7 +82,7 @@ ok "journalctl SCHEMAGATE_EVENT=migration_applied: $count entries with their fie
 # --- systemctl reload migrates to a new target ----------------------------------------------------
 printf 'CREATE TABLE reloaded (id int);\n' >"$ROOT/srv/app/migrations/0006_reloaded.up.sql"
 inside systemctl reload schemagate@app.service || fail "reload failed: $(inside systemctl status schemagate@app --no-pager | tail -5)"
-[ "$(psql_inside "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")" = 6 ] || fail "reload returned before the schema reached 6"
+[ "$(psql_inside app "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")" = 6 ] || fail "reload returned before the schema reached 6"
 ok "systemctl reload returned with the schema at 6"
 
 # --- a failing migration keeps the app stopped -----------------------------------------------------
@@ -158,8 +111,8 @@ out=$(inside schemagate status --socket /run/schemagate/slow/schemagate.sock) &&
 printf '%s\n' "$out" | grep -q "migrating" || fail "status while activating: $out"
 ok "the socket answers while the unit is still activating (migrating)"
 inside systemctl stop schemagate@slow.service
-locks=$(inside runuser -u postgres -- psql -X -A -t -h 127.0.0.1 -p 5433 -d slow -c "SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'")
+locks=$(psql_inside slow "SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'")
 [ "$locks" = 0 ] || fail "a lock was left behind: $locks"
-[ "$(inside runuser -u postgres -- psql -X -A -t -h 127.0.0.1 -p 5433 -d slow -c "SELECT to_regclass('slow_table') IS NULL")" = t ] || fail "the stopped migration was not rolled back"
+[ "$(psql_inside slow "SELECT to_regclass('slow_table') IS NULL")" = t ] || fail "the stopped migration was not rolled back"
 ok "systemctl stop mid-migration: rolled back, no lock left"
 echo "all systemd checks passed"
