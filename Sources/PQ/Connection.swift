@@ -77,19 +77,15 @@ public final class Connection: @unchecked Sendable {
     @discardableResult
     public func pipeline(_ statements: [(sql: String, parameters: [String?])]) async throws -> [QueryResult] {
         try await onQueue { handle in
-            guard PQenterPipelineMode(handle) == 1 else {
-                throw PQError(kind: self.connectionBroken ? .connectionLost : .server, message: self.lastErrorMessage)
-            }
+            guard PQenterPipelineMode(handle) == 1 else { throw self.lastError }
             defer { PQexitPipelineMode(handle) }
             for statement in statements {
                 let sent = withCStrings(statement.parameters) { values in
                     PQsendQueryParams(handle, statement.sql, Int32(statement.parameters.count), nil, values, nil, nil, 0)
                 }
-                guard sent == 1 else { throw PQError(kind: self.connectionBroken ? .connectionLost : .server, message: self.lastErrorMessage) }
+                guard sent == 1 else { throw self.lastError }
             }
-            guard PQpipelineSync(handle) == 1 else {
-                throw PQError(kind: self.connectionBroken ? .connectionLost : .server, message: self.lastErrorMessage)
-            }
+            guard PQpipelineSync(handle) == 1 else { throw self.lastError }
             var results: [QueryResult] = []
             var failure: (any Error)?
             // Each statement's results end with a NULL; then comes the sync point.
@@ -201,9 +197,7 @@ public final class Connection: @unchecked Sendable {
     }
 
     private func collect(_ result: OpaquePointer?) throws -> QueryResult {
-        guard let result else {
-            throw PQError(kind: connectionBroken ? .connectionLost : .server, message: lastErrorMessage)
-        }
+        guard let result else { throw lastError }
         defer { PQclear(result) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
@@ -230,6 +224,11 @@ public final class Connection: @unchecked Sendable {
     }
 
     private var connectionBroken: Bool { PQstatus(handle) == CONNECTION_BAD }
+
+    /// libpq's last error, as lost connection or server error.
+    private var lastError: PQError {
+        PQError(kind: connectionBroken ? .connectionLost : .server, message: lastErrorMessage)
+    }
 
     private var lastErrorMessage: String {
         String(cString: PQerrorMessage(handle)).trimmingTrailingNewlines()

@@ -19,11 +19,9 @@ final class ReportGate: Sendable {
         if sendNow { notifier.notify(lines: lines) }
     }
 
-    func extendTimeout(by duration: Duration) {
-        notify("EXTEND_TIMEOUT_USEC=\(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)")
-    }
+    func extendTimeout(by duration: Duration) { notify(Notifier.extendTimeoutLine(by: duration)) }
 
-    func reloading(status: String) { notifier.reloading(status: status) }
+    func reloading(status: String) { notify(lines: Notifier.reloadingLines(status: status)) }
 
     /// Sends what was held, then lets everything through.
     func open() {

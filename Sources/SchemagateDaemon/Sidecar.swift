@@ -178,7 +178,7 @@ public struct Sidecar: Service {
                 lines.append("STATUS=\(status)")
             }
             if StatusLine.isProgress(event) {
-                lines.append("EXTEND_TIMEOUT_USEC=\(extension_.components.seconds * 1_000_000)")
+                lines.append(Notifier.extendTimeoutLine(by: extension_))
             }
             if !lines.isEmpty { notifier.notify(lines: lines) }
         }

@@ -25,10 +25,7 @@ public struct StateFile: Sendable {
     public init(path: String) { self.path = path }
 
     /// `$RUNTIME_DIRECTORY/schemagate.state` when systemd gave a runtime directory.
-    public static var defaultPath: String? {
-        guard let directory = ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first else { return nil }
-        return "\(directory)/schemagate.state"
-    }
+    public static var defaultPath: String? { runtimeDirectoryFile("schemagate.state") }
 
     public func write(_ contents: Contents) {
         var text = "generation=\(contents.generation)\nstate=\(contents.state)\n"
@@ -47,4 +44,11 @@ public struct StateFile: Sendable {
         guard let generation = fields["generation"].flatMap(Int.init), let state = fields["state"] else { return nil }
         return Contents(generation: generation, state: state, version: fields["version"].flatMap { Int64($0) }, message: fields["message"])
     }
+}
+
+/// `$RUNTIME_DIRECTORY/<name>` (the first directory when systemd lists several), or nil outside
+/// a unit with `RuntimeDirectory=`: where the state file and the status socket live by default.
+public func runtimeDirectoryFile(_ name: String) -> String? {
+    guard let directory = ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first else { return nil }
+    return "\(directory)/\(name)"
 }

@@ -59,11 +59,8 @@ public final class StatusBoard: Sendable {
         return await withTaskCancellationHandler {
             await withCheckedContinuation { continuation in
                 let settled = contents.withLock { contents -> DaemonStatus? in
-                    if contents.status.isSettled || contents.waiters[id] == nil {
-                        contents.waiters[id] = nil
-                        return contents.status
-                    }
-                    if case .expired = contents.waiters[id] {
+                    guard !contents.status.isSettled, case .arriving = contents.waiters[id] else {
+                        // Settled already, or its timeout or cancellation came first.
                         contents.waiters[id] = nil
                         return contents.status
                     }

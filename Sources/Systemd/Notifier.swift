@@ -25,15 +25,25 @@ public struct Notifier: Sendable {
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` (what systemd 253+ expects; 252 accepts it too).
     public func reloading(status: String) {
-        var now = timespec()
-        clock_gettime(CLOCK_MONOTONIC, &now)
-        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
-        notify("RELOADING=1", "MONOTONIC_USEC=\(microseconds)", "STATUS=\(status)")
+        notify(lines: Self.reloadingLines(status: status))
     }
 
     /// Extends the start (or reload/stop) timeout by `duration` from now.
     public func extendTimeout(by duration: Duration) {
-        notify("EXTEND_TIMEOUT_USEC=\(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)")
+        notify(Self.extendTimeoutLine(by: duration))
+    }
+
+    /// The lines of `reloading(status:)`, for a caller that sends them itself.
+    public static func reloadingLines(status: String) -> [String] {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let microseconds = UInt64(now.tv_sec) * 1_000_000 + UInt64(now.tv_nsec) / 1000
+        return ["RELOADING=1", "MONOTONIC_USEC=\(microseconds)", "STATUS=\(status)"]
+    }
+
+    /// The line of `extendTimeout(by:)`, for a caller that sends it itself.
+    public static func extendTimeoutLine(by duration: Duration) -> String {
+        "EXTEND_TIMEOUT_USEC=\(duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000)"
     }
 
     /// The watchdog interval when systemd asked for pings (`WATCHDOG_USEC`, and `WATCHDOG_PID`

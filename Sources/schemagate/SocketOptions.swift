@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import SchemagateCore
+import SchemagateDaemon
 
 /// Where `status` and `wait` find the daemon: `--socket`, `--http`, `$SCHEMAGATE_SOCKET`,
 /// `$RUNTIME_DIRECTORY/schemagate.sock`, or the one socket under `/run/schemagate/*/`.
@@ -11,11 +12,8 @@ struct SocketOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Ask the daemon's TCP listener instead (its --http).", valueName: "addr:port"))
     var http: String?
 
-    /// `$RUNTIME_DIRECTORY/schemagate.sock` (the first directory when systemd lists several).
-    static var runtimeDirectorySocket: String? {
-        guard let directory = ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first else { return nil }
-        return "\(directory)/schemagate.sock"
-    }
+    /// `$RUNTIME_DIRECTORY/schemagate.sock`.
+    static var runtimeDirectorySocket: String? { runtimeDirectoryFile("schemagate.sock") }
 
     /// Where the units put instances' sockets: `/run/schemagate/<instance>/schemagate.sock`.
     static let unitSocketDirectory = "/run/schemagate"

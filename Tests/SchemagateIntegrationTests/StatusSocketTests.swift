@@ -241,10 +241,7 @@ struct StatusSocketTests {
         // A stale socket from a crashed run: bound, never unlinked, nobody listening.
         let stale = Self.socketPath()
         let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
-        var address = sockaddr_un()
-        address.sun_family = sa_family_t(AF_UNIX)
-        withUnsafeMutableBytes(of: &address.sun_path) { $0.copyBytes(from: stale.utf8) }
-        #expect(withUnsafePointer(to: &address) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) } } == 0)
+        #expect(RawHTTP.withAddress(stale, { bind(fd, $0, $1) }) == 0)
         close(fd)
         #expect(FileManager.default.fileExists(atPath: stale))
 
