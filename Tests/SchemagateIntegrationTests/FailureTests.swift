@@ -115,20 +115,25 @@ struct ConventionTests {
         defer { blocker.close() }
         try await blocker.query("BEGIN")
         try await blocker.query("LOCK TABLE audit IN ACCESS SHARE MODE")
-        let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "200ms"])
-        // Watched from the blocker's own session (no process start-ups, so load cannot stretch the
-        // wait past the migration's retries): the migration waits on the lock, gives up (its wait
-        // ends), waits again — at least one retry — and only then is the lock let go.
-        func waiting() async throws -> Bool {
+        let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "500ms"])
+        // Watched from the blocker's own session (no process start-ups): the lock is let go once
+        // the migration has been seen waiting in two different transactions — it gave up at least
+        // once and retried. Comparing transactions, not sampling the gap between waits, keeps a
+        // slow, loaded server from making the test miss the retry.
+        func waitingTransaction() async throws -> String? {
             // A transaction keeps its first snapshot of pg_stat_activity unless told otherwise.
             try await blocker.query("SELECT pg_stat_clear_snapshot()")
-            return try await blocker.query("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()")
-                .first?.values.first == "1"
+            return try await blocker.query("""
+                SELECT xact_start::text FROM pg_stat_activity
+                WHERE wait_event_type = 'Lock' AND datname = current_database()
+                """).first?.values.first ?? nil
         }
-        var phases = 0
+        var first: String?
         let deadline = Date().addingTimeInterval(60)
-        while Date() < deadline, phases < 3 {
-            if try await waiting() == (phases % 2 == 0) { phases += 1 }
+        while Date() < deadline {
+            if let seen = try await waitingTransaction() {
+                if first == nil { first = seen } else if seen != first { break }
+            }
             try await Task.sleep(for: .milliseconds(10))
         }
         try await blocker.query("COMMIT")
