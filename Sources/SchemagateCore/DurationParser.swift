@@ -1,6 +1,10 @@
 /// Durations as operators write them on command lines and in env files: `500ms`, `30s`, `5m`,
 /// `1h`, or a bare number of seconds.
 public enum DurationParser {
+    /// The longest duration any option takes: longer is refused rather than overflowing.
+    public static let longest: Duration = .seconds(366 * 86_400)
+
+    /// Nil for anything that is not a duration from 0 to `longest`.
     public static func parse(_ text: String) -> Duration? {
         let trimmed = text.trimmingWhitespace()
         let digits = trimmed.prefix { $0.isASCIIDigit || $0 == "." }
@@ -14,6 +18,7 @@ public enum DurationParser {
         case "h": seconds = value * 3600
         default: return nil
         }
+        guard seconds <= Double(longest.components.seconds) else { return nil }
         return .milliseconds(Int64((seconds * 1000).rounded()))
     }
 
@@ -26,6 +31,7 @@ public enum DurationParser {
             return tenths % 10 == 0 ? "\(tenths / 10)s" : "\(tenths / 10).\(tenths % 10)s"
         }
         let seconds = milliseconds / 1000
+        if seconds % 3600 == 0 { return "\(seconds / 3600)h" }
         return seconds % 60 == 0 ? "\(seconds / 60)m" : "\(seconds / 60)m\(seconds % 60)s"
     }
 }

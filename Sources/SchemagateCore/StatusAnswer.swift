@@ -41,8 +41,7 @@ public enum StatusAnswer {
     public static func waitTimeout(_ text: String?) throws(TimeoutProblem) -> Duration {
         guard let text else { return defaultWait }
         guard let seconds = Double(text), seconds.isFinite else { throw .notANumber(text) }
-        let milliseconds = Int64((max(0, seconds) * 1000).rounded())
-        return min(.milliseconds(milliseconds), longestWait)
+        return .seconds(clamping: seconds, ceiling: longestWait)
     }
 
     /// `schemagate status`: 0 ready, 4 failed, 3 anything else.

@@ -53,7 +53,7 @@ public final class DaemonMetrics: Sendable {
             if replaced != nil { lockTakeovers.increment() }
         case .applied(_, let milliseconds):
             migrationsApplied.increment()
-            migrationDuration.recordNanoseconds(Int64(milliseconds * 1_000_000))
+            migrationDuration.recordNanoseconds((milliseconds * 1_000_000).clampedInt64)
         case .ready:
             endWait()
         case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner:

@@ -11,7 +11,7 @@ public enum StatusLine {
         case .planned(let current, let target, let pending):
             return pending.isEmpty ? nil : "schema at \(current), target \(target): \(pending.count) pending"
         case .waiting(let holder, let heldFor):
-            return "waiting for lock held by \(holder.holderDescription) for \(Int(heldFor))s"
+            return "waiting for lock held by \(holder.holderDescription) for \(heldFor.wholeSeconds)s"
         case .acquired(let replaced):
             return replaced == nil ? "lock acquired" : "took over the lock from a dead holder"
         case .recovering(let dirty):

@@ -9,6 +9,9 @@ public struct StoreConfiguration: Sendable {
     /// locks gives up and is retried, instead of queueing while blocking all traffic behind it.
     public var ddlLockTimeout: Duration
 
+    /// The shortest lease the renewer (every third of it, on its own connection) can keep.
+    public static let shortestLease: Duration = .seconds(1)
+
     public init(
         schema: String = "public", settingsTable: String = "schemagate_settings",
         historyTable: String = "schemagate_history",

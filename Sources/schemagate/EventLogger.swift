@@ -16,7 +16,7 @@ struct EventLogger: Sendable {
                 "event": "\(SchemagateEvent.planned.rawValue)", "version": "\(current)", "target": "\(target)",
             ])
         case .waiting(let holder, let heldFor):
-            logger.info("waiting for lock held by \(holder.holderDescription) for \(Int(heldFor))s", metadata: [
+            logger.info("waiting for lock held by \(holder.holderDescription) for \(heldFor.wholeSeconds)s", metadata: [
                 "event": "\(SchemagateEvent.lockWaiting.rawValue)", "lock_owner": "\(holder.owner)",
             ])
         case .acquired(let replaced):

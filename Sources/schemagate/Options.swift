@@ -38,9 +38,14 @@ struct DatabaseOptions: ParsableArguments {
         for (option, value) in [("--schema", schema), ("--settings-table", table)] where value.isEmpty || value.utf8.count > 63 {
             throw CommandFailure(.usage, "\(option) '\(value)': must be 1 to 63 bytes long")
         }
+        let lease = try duration("lease", lease, default: .seconds(15))
+        // The lease is renewed every third of it, over its own connection: below a second a
+        // renewal cannot be relied on to land in time, and every instance would lose its lock.
+        guard lease >= StoreConfiguration.shortestLease else {
+            throw CommandFailure(.usage, "--lease '\(DurationParser.format(lease))': too short; give at least \(DurationParser.format(StoreConfiguration.shortestLease)) (it is renewed every third of it), e.g. 15s")
+        }
         return StoreConfiguration(
-            schema: schema, settingsTable: table,
-            lease: try duration("lease", lease, default: .seconds(15)),
+            schema: schema, settingsTable: table, lease: lease,
             ddlLockTimeout: try duration("ddl-lock-timeout", ddlLockTimeout, default: .seconds(5))
         )
     }
@@ -93,7 +98,7 @@ struct RunOptions: ParsableArguments {
 func duration(_ option: String, _ value: String?, default fallback: Duration) throws -> Duration {
     guard let text = value ?? Environment.value(forOption: option) else { return fallback }
     guard let parsed = DurationParser.parse(text) else {
-        throw CommandFailure(.usage, "--\(option) '\(text)': not a duration; write it as 500ms, 30s, 5m or 1h")
+        throw CommandFailure(.usage, "--\(option) '\(text)': not a duration from 0 to \(DurationParser.format(DurationParser.longest)); write it as 500ms, 30s, 5m or 1h")
     }
     return parsed
 }

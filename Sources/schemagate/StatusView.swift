@@ -65,7 +65,7 @@ struct StatusView {
 
     /// "4s", "3m 2s", "2h 5m".
     static func age(_ seconds: Double) -> String {
-        let total = Int(max(0, seconds).rounded(.down))
+        let total = Int(seconds.wholeSeconds)
         if total < 60 { return "\(total)s" }
         if total < 3600 { return "\(total / 60)m \(total % 60)s" }
         return "\(total / 3600)h \(total % 3600 / 60)m"

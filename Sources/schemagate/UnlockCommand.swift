@@ -19,14 +19,23 @@ struct UnlockCommand: AsyncParsableCommand {
                 print("no migration lock is held")
                 return
             }
-            let snapshot = try await store.snapshot()
+            let snapshot: LockSnapshot
+            do {
+                snapshot = try await store.snapshot()
+            } catch let problem as StoredRecordProblem where problem.key == "migration_lock" {
+                // A record nobody can read cannot be judged alive or dead: only --force breaks it.
+                guard force else { throw CommandFailure(.invalidMigrations, problem.description) }
+                _ = try await store.breakLock(expectedOwner: nil)
+                print("broke an unreadable migration lock record: \(problem.text.prefix(120))")
+                return
+            }
             guard let lock = snapshot.lock else {
                 print("no migration lock is held")
                 return
             }
-            let age = Int(snapshot.now - lock.takenAt)
+            let age = (snapshot.now - lock.takenAt).wholeSeconds
             if !snapshot.lockIsStale && !force {
-                let lease = Int(lock.expiresAt - snapshot.now)
+                let lease = (lock.expiresAt - snapshot.now).wholeSeconds
                 throw CommandFailure(.usage, "the lock is held by \(lock.holderDescription) for \(age)s and looks alive (lease valid \(lease)s more\(snapshot.holderSessionAlive == true ? ", session connected" : "")); stop that instance first, or pass --force")
             }
             guard let removed = try await store.breakLock(expectedOwner: lock.owner) else {

@@ -13,23 +13,21 @@ struct WaitCommand: AsyncParsableCommand {
 
     @OptionGroup var socket: SocketOptions
 
-    @Option(help: ArgumentHelp("Give up after this many seconds (default: wait as long as it takes).", valueName: "seconds"))
-    var timeout: Double?
+    @Option(help: ArgumentHelp("Give up after this long, e.g. 90s or 5m; a bare number is seconds (default: wait as long as it takes).", valueName: "duration"))
+    var timeout: String?
 
     func run() async throws {
         let client = try socket.client()
-        let limit = timeout ?? Environment.value(forOption: "timeout").flatMap(Double.init)
-        if let limit, limit < 0 || !limit.isFinite {
-            throw CommandFailure(.usage, "--timeout '\(limit)': give a number of seconds, 0 or more")
-        }
-        let deadline = limit.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        let limit: Duration? = timeout == nil && Environment.value(forOption: "timeout") == nil
+            ? nil : try duration("timeout", timeout, default: .zero)
+        let deadline = limit.map { ContinuousClock.now + $0 }
         let progress = isatty(STDERR_FILENO) == 1 ? Task { await showProgress(client) } : nil
         defer { progress?.cancel() }
         var status: DaemonStatus
         repeat {
             // The daemon holds a wait for up to an hour; ask again until the deadline.
             let remaining = deadline.map { max(0, ($0 - ContinuousClock.now) / .milliseconds(1)) / 1000 } ?? 3600
-            status = try await client.status("/wait?timeout=\(String(format: "%.3f", min(remaining, 3600)))").status
+            status = try await client.status("/wait?timeout=\(min(remaining, 3600))").status
         } while !status.isSettled && deadline.map({ ContinuousClock.now < $0 }) ?? true
         progress?.cancel()
         if progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
@@ -40,7 +38,7 @@ struct WaitCommand: AsyncParsableCommand {
         case .failed:
             throw CommandFailure(.failed, "the daemon failed: \(status.lastError ?? status.message)")
         default:
-            throw CommandFailure(.notReady, "not ready\(limit.map { " after \(String(format: "%g", $0))s" } ?? ""): \(status.state.rawValue): \(status.message)")
+            throw CommandFailure(.notReady, "not ready\(limit.map { " after \(DurationParser.format($0))" } ?? ""): \(status.state.rawValue): \(status.message)")
         }
     }
 

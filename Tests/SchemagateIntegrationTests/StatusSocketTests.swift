@@ -208,6 +208,31 @@ struct StatusSocketTests {
         #expect(await daemon.stop().status == 0)
     }
 
+    /// Numbers from a client are range-checked: a huge, tiny or non-finite timeout never stops
+    /// the daemon, over the socket or TCP, and `schemagate wait` refuses one it cannot hold.
+    @Test func hostileTimeoutsNeitherTrapNorStopTheDaemon() async throws {
+        let database = try TestDatabase()
+        let port = try PostgresServer.freePort()
+        let daemon = try startDaemon(database, folder: try auditFolder(count: 1), extra: ["--http", "127.0.0.1:\(port)"])
+        #expect(await daemon.listener.waitFor { $0 == "READY=1" })
+        for timeout in ["1e16", "-1e300", "1e308", "9223372036854775807", "0.0000001", "nan", "inf", "-inf"] {
+            let overSocket = try curl(daemon.socket, "/wait?timeout=\(timeout)")
+            #expect([200, 400].contains(overSocket.code), "timeout=\(timeout): \(overSocket)")
+            let overTCP = try ProcessRunner.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                                                 "http://127.0.0.1:\(port)/wait?timeout=\(timeout)"])
+            #expect(["200", "400"].contains(overTCP.stdout), "timeout=\(timeout) over TCP: \(overTCP.all)")
+        }
+        #expect(try curl(daemon.socket, "/wait?timeout=nan").code == 400)
+        for timeout in ["99999999999999999", "1e16", "-5", "nan"] {
+            let wait = try schemagate(["wait", "--socket", daemon.socket, "--timeout=\(timeout)"])
+            #expect(wait.status == 2, "wait --timeout \(timeout): \(wait.all)")
+            #expect(wait.stderr.contains("--timeout '\(timeout)'"), "\(wait.stderr)")
+        }
+        #expect(try schemagate(["wait", "--socket", daemon.socket, "--timeout", "5s"]).status == 0)
+        #expect(try curl(daemon.socket, "/healthz").code == 200)
+        #expect(await daemon.stop().status == 0)
+    }
+
     @Test func fiveHundredParkedWaitsAreAnsweredAtReady() async throws {
         let database = try TestDatabase()
         let gate = try await Gate(database)
