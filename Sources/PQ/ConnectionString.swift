@@ -15,7 +15,7 @@ public struct ConnectionString: Sendable, CustomStringConvertible {
             if let errorMessage { PQfreemem(errorMessage) }
             throw PQError(
                 kind: .invalidConnectionString,
-                message: "invalid connection string: \(message.trimmingTrailingNewlines())"
+                message: "invalid connection string: \(Self.scrub(message.trimmingTrailingNewlines()))"
             )
         }
         defer { PQconninfoFree(parsed) }
@@ -42,6 +42,42 @@ public struct ConnectionString: Sendable, CustomStringConvertible {
     }
 
     public var description: String { redacted }
+
+    /// libpq's parse errors quote the text they stumbled on, and that text may be a password (an
+    /// invalid `%` escape in one, or the words after a syntax error). Keep a quoted fragment only
+    /// when it is a single punctuation mark or an option name; show anything else as `"…"`.
+    static func scrub(_ message: String) -> String {
+        let parts = message.split(separator: "\"", omittingEmptySubsequences: false)
+        guard parts.count >= 3 else { return message }
+        var result = ""
+        for (index, part) in parts.enumerated() {
+            if index > 0 { result += "\"" }
+            let quoted = index % 2 == 1 && index < parts.count - 1
+            if quoted && !isSafeFragment(part) { result += "…" } else { result += part }
+        }
+        return result
+    }
+
+    private static func isSafeFragment(_ fragment: Substring) -> Bool {
+        if fragment.count == 1, let scalar = fragment.unicodeScalars.first,
+           !scalar.properties.isAlphabetic && !("0"..."9").contains(scalar) {
+            return true
+        }
+        return optionNames.contains(String(fragment))
+    }
+
+    /// libpq's own option names (`host`, `port`, `sslmode`, …), from `PQconndefaults`.
+    private static let optionNames: Set<String> = {
+        guard let defaults = PQconndefaults() else { return [] }
+        defer { PQconninfoFree(defaults) }
+        var names: Set<String> = []
+        var option = defaults
+        while let keyword = option.pointee.keyword {
+            names.insert(String(cString: keyword))
+            option += 1
+        }
+        return names
+    }()
 }
 
 extension String {

@@ -15,12 +15,14 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case lockLost(by: String?)
     case authentication(String)
     case configuration(String)
+    /// A settings row schemagate cannot read.
+    case storedRecord(StoredRecordProblem)
     /// Cancelled (the daemon is stopping): any transaction was rolled back and the lock released.
     case stopped
 
     public var exitCode: SchemagateExitCode {
         switch self {
-        case .folder: return .invalidMigrations
+        case .folder, .storedRecord: return .invalidMigrations
         case .plan(let problem): return problem.exitCode
         case .migrationFailed, .failedElsewhere: return .migrationFailed
         case .unavailable, .lockWaitExceeded: return .unavailable
@@ -49,6 +51,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             return "authentication refused: \(message); check the user and password (PGPASSWORD, .pgpass or the credential file)"
         case .configuration(let message):
             return message
+        case .storedRecord(let problem):
+            return problem.description
         case .stopped:
             return "stopped before reaching the target; nothing is left half-applied"
         }
@@ -92,6 +96,8 @@ extension MigrateError {
     /// Sorts any error met while talking to the database into transient or permanent.
     public static func classify(_ error: any Error, settingsTable: String) -> Classification {
         if let error = error as? MigrateError { return .permanent(error) }
+        if let problem = error as? PlanProblem { return .permanent(.plan(problem)) }
+        if let problem = error as? StoredRecordProblem { return .permanent(.storedRecord(problem)) }
         if error is CancellationError || Task.isCancelled { return .permanent(.stopped) }
         guard let error = error as? PQError else {
             return .permanent(.configuration("unexpected content in \(settingsTable): \(error)"))

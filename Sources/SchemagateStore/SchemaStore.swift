@@ -120,10 +120,10 @@ public final class SchemaStore: Sendable {
             [SettingsKey.schemaVersion, SettingsKey.migrationLock, SettingsKey.lastFailure]
         ).first!
         return LockSnapshot(
-            version: try row["version"].map(VersionRecord.decode)?.version ?? 0,
-            lock: try row["lock"].map { try JSONDecoder().decode(LockRecord.self, from: Data($0.utf8)) },
+            version: try row["version"].map(decodeVersion)?.version ?? 0,
+            lock: try row["lock"].map { try decodeStored(LockRecord.self, key: SettingsKey.migrationLock, table: settings, from: $0) },
             holderSessionAlive: row.bool("holder_alive"),
-            lastFailure: try row["failure"].map { try JSONDecoder().decode(FailureRecord.self, from: Data($0.utf8)) },
+            lastFailure: try row["failure"].map { try decodeStored(FailureRecord.self, key: SettingsKey.lastFailure, table: settings, from: $0) },
             now: row.double("now") ?? 0
         )
     }
@@ -143,7 +143,7 @@ public final class SchemaStore: Sendable {
             """,
             [SettingsKey.schemaVersion]
         ).rows
-        let record = try rows.first?["record"].map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
+        let record = try rows.first?["record"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
         var applied: [Int64: AppliedMigration] = [:]
         for row in rows where row["direction"] != "down" {
             guard let version = row["version"].flatMap({ Int64($0) }), version <= record.version else { continue }
@@ -225,7 +225,9 @@ public final class SchemaStore: Sendable {
             """,
             [SettingsKey.migrationLock, expectedOwner]
         ).first?["value"]
-        return try removed.map { try JSONDecoder().decode(LockRecord.self, from: Data($0.utf8)) }
+        // Whatever the record held: breaking a lock must work on one that cannot be read.
+        return removed.map { (try? decodeStored(LockRecord.self, key: SettingsKey.migrationLock, table: settings, from: $0))
+            ?? LockRecord(owner: "unreadable record", host: "?", pid: 0, takenAt: 0, expiresAt: 0, backendPID: nil, sessionVisible: false) }
     }
 
     /// Every history row, oldest first.
@@ -246,8 +248,11 @@ struct VersionRecord: Codable, Equatable {
     var version: Int64
     var dirty: DirtyMigration?
 
-    static func decode(_ text: String) throws -> VersionRecord {
-        try JSONDecoder().decode(VersionRecord.self, from: Data(text.utf8))
+}
+
+extension SchemaStore {
+    func decodeVersion(_ text: String) throws -> VersionRecord {
+        try decodeStored(VersionRecord.self, key: SettingsKey.schemaVersion, table: settings, from: text)
     }
 }
 
