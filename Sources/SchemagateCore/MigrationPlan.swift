@@ -55,10 +55,12 @@ public enum PlanProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case checksumMismatch(version: Int64, file: String, recorded: String, found: String)
     case notRecorded(file: String, version: Int64, current: Int64)
     case dirtyWithoutDown(DirtyMigration)
+    /// `repair --applied` with no interrupted migration to mark.
+    case nothingInterrupted
 
     public var exitCode: SchemagateExitCode {
         switch self {
-        case .targetAboveHighest, .targetNotAMigration: return .usage
+        case .targetAboveHighest, .targetNotAMigration, .nothingInterrupted: return .usage
         case .checksumMismatch, .notRecorded: return .invalidMigrations
         case .dirtyWithoutDown: return .migrationFailed
         }
@@ -76,6 +78,8 @@ public enum PlanProblem: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(file): version \(version) is at or below the database's version \(current) but was never applied; renumber it above \(current)"
         case .dirtyWithoutDown(let dirty):
             return "version \(dirty.version) (\(dirty.name)) is a no-transaction migration that was interrupted and has no down file; check what it did to the database, then run `schemagate repair`"
+        case .nothingInterrupted:
+            return "--applied: no interrupted no-transaction migration is marked in the database; run `schemagate repair` without --applied"
         }
     }
 }

@@ -21,6 +21,12 @@ public struct RollbackPlan: Sendable, Equatable {
         if target > state.version { throw .targetAboveCurrent(target: target, current: state.version) }
         let versions = state.applied.keys.sorted(by: >)
         if target != 0 && state.applied[target] == nil { throw .targetNotApplied(target) }
+        // A version the folder has between the target and the database's version but history does
+        // not record would be skipped silently, its changes left in place: refuse instead.
+        let unrecorded = (folder?.migrations ?? []).map(\.version).filter {
+            $0 > target && $0 <= state.version && state.applied[$0] == nil
+        }
+        if !unrecorded.isEmpty { throw .notRecorded(unrecorded) }
         var steps: [Step] = []
         var missing: [Int64] = []
         for (index, version) in versions.enumerated() where version > target {
@@ -45,12 +51,14 @@ public enum RollbackProblem: Error, Sendable, Equatable, CustomStringConvertible
     case targetAboveCurrent(target: Int64, current: Int64)
     case targetNotApplied(Int64)
     case missingDown([Int64])
+    /// Versions of the folder at or below the database's version that history does not record.
+    case notRecorded([Int64])
 
     public var exitCode: SchemagateExitCode {
         switch self {
         case .dirty: return .migrationFailed
         case .targetAboveCurrent, .targetNotApplied: return .usage
-        case .missingDown: return .invalidMigrations
+        case .missingDown, .notRecorded: return .invalidMigrations
         }
     }
 
@@ -64,6 +72,9 @@ public enum RollbackProblem: Error, Sendable, Equatable, CustomStringConvertible
             return "--to \(target): no applied migration has that version; pass an applied version or 0"
         case .missingDown(let versions):
             return "no down SQL for version\(versions.count == 1 ? "" : "s") \(versions.map(String.init).joined(separator: ", ")) (neither a .down.sql file nor a stored copy); nothing was rolled back"
+        case .notRecorded(let versions):
+            let list = versions.map(String.init).joined(separator: ", ")
+            return "version\(versions.count == 1 ? "" : "s") \(list) of the folder lie\(versions.count == 1 ? "s" : "") below the database's version but \(versions.count == 1 ? "has" : "have") no history row, so rolling back would skip \(versions.count == 1 ? "it" : "them"); check what the database holds, restore the history rows, then roll back; nothing was rolled back"
         }
     }
 }

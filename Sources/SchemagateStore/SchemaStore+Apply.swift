@@ -31,11 +31,28 @@ extension SchemaStore {
                 return .failed(error, statementLine: 1, leftDirty: false)
             }
             let duration = milliseconds(since: started)
-            try await commit(recordingApplied(migration, identity: identity, durationMilliseconds: duration))
+            if let failure = try await commitMigration(recordingApplied(migration, identity: identity, durationMilliseconds: duration),
+                                                       lastLine: lastStatementLine(migration.upSQL)) {
+                return failure
+            }
             return .applied(durationMilliseconds: duration)
         } catch {
             try? await connection.query("ROLLBACK")
             throw error
+        }
+    }
+
+    /// Commits a migration transaction. The server may refuse only now: a deferred constraint
+    /// fails at COMMIT, and a `SET ROLE` left in place makes recording the version fail. That is
+    /// the migration's failure like any other (rolled back, recorded, lock released), not ours.
+    private func commitMigration(_ statement: (sql: String, parameters: [String?]), lastLine: Int) async throws -> ApplyOutcome? {
+        do {
+            try await commit(statement)
+            return nil
+        } catch var error as PQError where error.kind == .server {
+            try? await connection.query("ROLLBACK")
+            error.message = "at COMMIT, after the last statement: \(error.message)"
+            return .failed(error, statementLine: lastLine, leftDirty: false)
         }
     }
 
@@ -64,7 +81,10 @@ extension SchemaStore {
             if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
                 return refusal
             }
-            try await commit(recordingApplied(migration, identity: identity, durationMilliseconds: duration))
+            if let failure = try await commitMigration(recordingApplied(migration, identity: identity, durationMilliseconds: duration),
+                                                       lastLine: lastStatementLine(migration.upSQL)) {
+                return failure
+            }
             return .applied(durationMilliseconds: duration)
         } catch {
             try? await connection.query("ROLLBACK")
@@ -141,7 +161,7 @@ extension SchemaStore {
             // one above waited for the version row.
             ("SELECT value->>'owner' AS owner FROM \(settings) WHERE key = $1", [SettingsKey.migrationLock]),
         ])
-        let record = try results[2].first?["value"].map(VersionRecord.decode) ?? VersionRecord(version: 0, dirty: nil)
+        let record = try results[2].first?["value"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
         let owner = results[3].first?["owner"]
         let refusal: ApplyOutcome
         if record.version != expectedVersion || record.dirty?.version != dirty?.version {
@@ -232,6 +252,11 @@ extension SchemaStore {
         return true
     }
 
+    /// Where a failure at COMMIT is reported: the file's last statement.
+    private func lastStatementLine(_ sql: String) -> Int {
+        SQLStatementSplitter.split(sql).last?.line ?? 1
+    }
+
     func milliseconds(since start: ContinuousClock.Instant) -> Double {
         let elapsed = ContinuousClock.now - start
         return Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15
@@ -266,8 +291,11 @@ extension SchemaStore {
                 }
             }
             let duration = milliseconds(since: started)
-            try await commit(recordingMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
-                                           direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration))
+            if let failure = try await commitMigration(recordingMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
+                                                                     direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration),
+                                                       lastLine: lastStatementLine(step.downSQL)) {
+                return failure
+            }
             return .applied(durationMilliseconds: duration)
         } catch {
             try? await connection.query("ROLLBACK")

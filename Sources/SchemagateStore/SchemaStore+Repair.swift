@@ -14,32 +14,30 @@ extension SchemaStore {
     /// migration's mark (or, with `markApplied`, records it as applied) and clears `last_failure`,
     /// in one transaction, recorded in history as `repair` rows. The caller holds the lock.
     public func repair(folder: MigrationFolder, markApplied: Bool, identity: InstanceIdentity) async throws -> RepairReport {
-        var report = RepairReport()
         try await connection.query("BEGIN")
         do {
-            let state = try await schemaState()
-            for migration in folder.migrations where migration.version <= state.version {
-                guard state.applied[migration.version]?.checksum != migration.checksum else { continue }
+            let plan = try RepairPlan.make(folder: folder, state: try await schemaState(), markApplied: markApplied)
+            var report = RepairReport()
+            for migration in plan.acceptedChecksums {
                 try await insertRepairRow(version: migration.version, name: migration.name, checksum: migration.checksum,
                                           downSQL: migration.downSQL, note: "checksum accepted", identity: identity)
                 report.acceptedChecksums.append(migration.version)
             }
-            if let dirty = state.dirty {
-                let version = markApplied ? dirty.version : state.version
+            if let dirty = plan.clearedDirty {
                 try await connection.query(
                     """
                     UPDATE \(settings) SET value = jsonb_build_object('version', $2::bigint, 'dirty', NULL,
                       'updated_at', extract(epoch FROM now())::float8, 'instance', $3::text)
                     WHERE key = $1
                     """,
-                    [SettingsKey.schemaVersion, String(version), identity.id]
+                    [SettingsKey.schemaVersion, String(plan.resultingVersion), identity.id]
                 )
-                if markApplied {
+                if plan.marksApplied {
                     try await insertRepairRow(version: dirty.version, name: dirty.name, checksum: dirty.checksum,
                                               downSQL: dirty.downSQL, note: "interrupted migration marked applied", identity: identity)
                 }
                 report.clearedDirty = dirty
-                report.markedApplied = markApplied
+                report.markedApplied = plan.marksApplied
             }
             report.clearedFailure = try await connection.query(
                 "DELETE FROM \(settings) WHERE key = $1 RETURNING 1", [SettingsKey.lastFailure]

@@ -48,6 +48,59 @@ struct FailureTests {
         #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'last_failure'") == "0")
     }
 
+    /// The server may refuse a migration only at COMMIT (a deferred constraint) or when the
+    /// version is recorded (a `SET ROLE` left in place). That is the migration's failure like any
+    /// other: exit 70, the file named, recorded, the lock released, and nobody retries it.
+    @Test func anErrorAtCommitIsAMigrationFailure() throws {
+        let database = try TestDatabase()
+        try database.sql("DROP ROLE IF EXISTS sg_reader; CREATE ROLE sg_reader")
+        let cases: [(file: String, sql: String)] = [
+            ("0002_deferred.up.sql", """
+             CREATE TABLE parent (id int PRIMARY KEY);
+             CREATE TABLE child (parent_id int REFERENCES parent DEFERRABLE INITIALLY DEFERRED);
+             INSERT INTO child VALUES (42);
+             """),
+            ("0002_role.up.sql", "CREATE TABLE side (id int);\nSET ROLE sg_reader;\n"),
+        ]
+        for (file, sql) in cases {
+            let database = try TestDatabase()
+            let folder = try auditFolder(count: 1, extra: [file: sql + "\n"])
+            let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+            #expect(result.status == 70, "\(file): \(result.all)")
+            #expect(result.stderr.contains(file) && result.stderr.contains("at COMMIT"), "\(result.stderr)")
+            #expect(result.stderr.contains("rolled back, schema stays at 1"), "\(result.stderr)")
+            #expect(try database.version() == 1)
+            #expect(try database.sql("SELECT to_regclass('parent') IS NULL AND to_regclass('side') IS NULL") == "t")
+            #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+            #expect(try database.sql("SELECT value->>'version' FROM schemagate_settings WHERE key = 'last_failure'") == "2")
+            #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND NOT success") == "1")
+            // Another instance starting now fails fast on the recorded failure, without a retry.
+            let again = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+            #expect(again.status == 70, "\(again.all)")
+        }
+    }
+
+    /// `repair` must never record as applied a file that never ran: a new file numbered below
+    /// the database's version is refused, with the way out, and nothing changes.
+    @Test func repairRefusesAFileNumberedBelowTheDatabase() throws {
+        let database = try TestDatabase()
+        let folder = try makeFolder([
+            "10_a.up.sql": "CREATE TABLE a (id int);\n",
+            "30_c.up.sql": "CREATE TABLE c (id int);\n",
+        ])
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        try "CREATE TABLE b (id int);\n".write(toFile: folder + "/20_b.up.sql", atomically: true, encoding: .utf8)
+        let before = try database.fingerprint()
+        for command in [["repair"], ["migrate"], ["plan"]] {
+            let result = try schemagate(command + ["--database-url", database.url, "--migrations", folder])
+            #expect(result.status == 65, "\(command): \(result.all)")
+            #expect(result.stderr.contains("20_b.up.sql") && result.stderr.contains("never applied") && result.stderr.contains("renumber it above 30"),
+                    "\(command): \(result.stderr)")
+        }
+        #expect(try database.fingerprint() == before)
+        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 20") == "0")
+    }
+
     @Test func unlockBreaksOnlyAStaleLockUnlessForced() throws {
         let database = try TestDatabase()
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", try auditFolder(count: 1)]).status == 0)

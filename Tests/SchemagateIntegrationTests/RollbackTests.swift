@@ -47,4 +47,19 @@ struct RollbackTests {
         #expect(above.status == 2)
         #expect(above.stderr.contains("--to 5: the database is at 3"))
     }
+
+    /// A version whose history row is gone is not skipped: rolling back over it is refused,
+    /// naming it, and nothing is rolled back.
+    @Test func refusesToSkipAVersionWithoutHistory() throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 4)
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        try database.sql("DELETE FROM schemagate_history WHERE version = 3")
+        let before = try database.fingerprint()
+        let result = try schemagate(["rollback", "--to", "2", "--database-url", database.url, "--migrations", folder])
+        #expect(result.status == 65, "\(result.all)")
+        #expect(result.stderr.contains("version 3 of the folder") && result.stderr.contains("no history row"), "\(result.stderr)")
+        #expect(try database.fingerprint() == before)
+        #expect(try database.sql("SELECT to_regclass('step_3') IS NOT NULL AND to_regclass('step_4') IS NOT NULL") == "t")
+    }
 }
