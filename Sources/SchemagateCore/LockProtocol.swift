@@ -16,14 +16,8 @@ public struct LockProtocol: Sendable {
         /// Ceiling of the exponential backoff after database errors.
         public var maxBackoff: Duration
 
-        /// After losing the lock, go on waiting for the target (a daemon) instead of finishing with
-        /// `.lockLost` (one-shot `migrate`).
-        public var rejoinAfterLockLoss: Bool
-
         public init(instance: String, target: Int64, checksums: [Int64: String] = [:], lockWait: Duration,
-                    pollInterval: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(5),
-                    rejoinAfterLockLoss: Bool = false) {
-            self.rejoinAfterLockLoss = rejoinAfterLockLoss
+                    pollInterval: Duration = .milliseconds(500), maxBackoff: Duration = .seconds(5)) {
             self.instance = instance
             self.target = target
             self.checksums = checksums
@@ -61,8 +55,6 @@ public struct LockProtocol: Sendable {
         case unavailable(String)
         /// A live holder kept the lock without progress for `lockWait`.
         case lockWaitExceeded(LockRecord?)
-        /// Fencing found that the lock now belongs to someone else.
-        case lockLost(by: String?)
     }
 
     /// What the migrate action ended with.
@@ -91,8 +83,6 @@ public struct LockProtocol: Sendable {
     /// The database clock at the first observation: failures recorded after it are "fresh".
     private var firstObservedAt: Double?
     private var consecutiveErrors = 0
-    /// We held the lock and were interrupted: seeing another owner now means we lost it.
-    private var heldBeforeInterruption = false
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -121,14 +111,9 @@ public struct LockProtocol: Sendable {
             return finish(.failedElsewhere(failure))
         }
         guard let lock = snapshot.lock else {
-            heldBeforeInterruption = false
             state = .acquiring
             return .acquire(replacing: nil)
         }
-        if heldBeforeInterruption && lock.owner != configuration.instance && !configuration.rejoinAfterLockLoss {
-            return finish(.lockLost(by: lock.owner))
-        }
-        heldBeforeInterruption = false
         if lock.owner == configuration.instance {
             // Ours already: a reconnect after a broken connection found the record still ours.
             state = .migrating
@@ -174,10 +159,14 @@ public struct LockProtocol: Sendable {
         switch result {
         case .reachedTarget(let version):
             return finish(.ready(version: version))
-        case .lockLost(let owner):
-            return finish(.lockLost(by: owner))
+        case .lockLost:
+            // Someone else holds the lock now (a takeover after a stall, or `unlock --force`):
+            // nothing more was applied by us, and the target may still be reached by them. Wait
+            // like any other instance; `lockWait` bounds it if nobody makes progress.
+            lastProgress = now
+            state = .observing
+            return .observe
         case .interrupted(let message):
-            heldBeforeInterruption = true
             lastProgress = now
             return backoff(message, now: now)
         }

@@ -10,9 +10,13 @@ public struct LockRecord: Sendable, Equatable, Codable {
     public var expiresAt: Double
     /// The holder's backend, when its session is visible to others (no pooler between).
     public var backendPID: Int32?
+    /// That backend's start (seconds since the epoch), so that a recycled pid is never mistaken for it.
+    public var backendStart: Double?
     public var sessionVisible: Bool
 
-    public init(owner: String, host: String, pid: Int32, takenAt: Double, expiresAt: Double, backendPID: Int32?, sessionVisible: Bool) {
+    public init(owner: String, host: String, pid: Int32, takenAt: Double, expiresAt: Double, backendPID: Int32?,
+                backendStart: Double? = nil, sessionVisible: Bool) {
+        self.backendStart = backendStart
         self.owner = owner
         self.host = host
         self.pid = pid
@@ -27,6 +31,7 @@ public struct LockRecord: Sendable, Equatable, Codable {
         case takenAt = "taken_at"
         case expiresAt = "expires_at"
         case backendPID = "backend_pid"
+        case backendStart = "backend_start"
         case sessionVisible = "session_visible"
     }
 

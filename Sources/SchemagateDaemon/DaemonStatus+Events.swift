@@ -34,6 +34,9 @@ extension DaemonStatus {
             lastError = reason
         case .released, .releaseFoundOtherOwner:
             lock = nil
+        case .lostLock:
+            lock = nil
+            enter(.waiting, at: now)
         case .ready(let version, let ahead):
             enter(.ready, at: now)
             currentVersion = version

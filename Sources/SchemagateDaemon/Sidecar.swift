@@ -152,7 +152,6 @@ public struct Sidecar: Service {
     private func migrate(_ folder: MigrationFolder, generation: Int) async throws -> Int64 {
         let target = (try? MigrationPlan.checkTarget(configuration.migrator.target, folder: folder)) ?? folder.highestVersion ?? 0
         var migratorConfiguration = configuration.migrator
-        migratorConfiguration.rejoinAfterLockLoss = true
         let notifier = self.notifier
         let extension_ = configuration.timeoutExtension
         let forward = events

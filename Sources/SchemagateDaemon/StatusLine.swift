@@ -20,6 +20,8 @@ public enum StatusLine {
             return "applying \(migration.label) (\(index) of \(count))"
         case .retrying(let migration, let reason):
             return "retrying \(migration.label): \(reason)"
+        case .lostLock(let owner):
+            return "lost the lock to \(owner ?? "another instance"); waiting for the target"
         case .applied, .released, .releaseFoundOtherOwner, .ready:
             // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
@@ -30,7 +32,7 @@ public enum StatusLine {
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
         case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
-        case .planned, .released, .releaseFoundOtherOwner, .ready: return false
+        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
         }
     }
 }

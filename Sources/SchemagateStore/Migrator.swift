@@ -13,9 +13,6 @@ public struct Migrator: Sendable {
         public var target: Int64?
         public var lockWait: Duration
         public var pollInterval: Duration
-        /// After losing the lock, wait for the target like any waiter (the daemon) instead of
-        /// ending with `lockLost` (one-shot `migrate`, exit 75).
-        public var rejoinAfterLockLoss = false
 
         public init(connectionString: ConnectionString, store: StoreConfiguration, target: Int64?,
                     lockWait: Duration, pollInterval: Duration = .milliseconds(500)) {
@@ -64,16 +61,17 @@ public struct Migrator: Sendable {
         var machine = LockProtocol(configuration: .init(
             instance: identity.id, target: plan.target,
             checksums: Dictionary(uniqueKeysWithValues: folder.migrations.map { ($0.version, $0.checksum) }),
-            lockWait: configuration.lockWait, pollInterval: configuration.pollInterval,
-            rejoinAfterLockLoss: configuration.rejoinAfterLockLoss
+            lockWait: configuration.lockWait, pollInterval: configuration.pollInterval
         ))
         var action = machine.start(now: .now)
         var reportedHolder: (owner: String, at: ContinuousClock.Instant)?
+        var lastSnapshot: LockSnapshot?
         while true {
             switch action {
             case .observe:
                 do {
                     let snapshot = try await session.store().snapshot()
+                    lastSnapshot = snapshot
                     action = machine.observed(snapshot, now: .now)
                 } catch {
                     action = try machine.databaseFailed(session.transient(error), now: .now)
@@ -82,6 +80,9 @@ public struct Migrator: Sendable {
                 do {
                     let store = try await session.store()
                     let won = try await store.acquireLock(for: identity, replacing: replacing, sessionVisible: session.sessionVisible)
+                    if won, let former = lastSnapshot?.lock, former.owner == replacing {
+                        await endFormerHolder(former, store: store)
+                    }
                     if won { onEvent(.acquired(replaced: replacing)) }
                     action = machine.acquired(won, now: .now)
                 } catch {
@@ -105,6 +106,7 @@ public struct Migrator: Sendable {
                 action = machine.waited(now: .now, announcedVersion: announced)
             case .migrate:
                 let result = try await HolderRun(session: session, folder: folder, identity: identity, target: plan.target).run()
+                if case .lockLost(let owner) = result { onEvent(.lostLock(to: owner)) }
                 action = machine.migrationEnded(result, now: .now)
             case .finish(let outcome):
                 switch outcome {
@@ -114,9 +116,28 @@ public struct Migrator: Sendable {
                 case .failedElsewhere(let record): throw .failedElsewhere(record)
                 case .unavailable(let message): throw .unavailable(message)
                 case .lockWaitExceeded(let holder): throw .lockWaitExceeded(holder, waited: configuration.lockWait)
-                case .lockLost(let owner): throw .lockLost(by: owner)
                 }
             }
+        }
+    }
+
+    /// A holder whose lease ran out while its session lives (paused, or stalled) could wake and
+    /// send its next statement. Before touching anything, end that session: its open transaction
+    /// rolls back and nothing more of it reaches the server. Only a direct, visible session can be
+    /// ended; through a pooler, or without the right to signal it, the fences before each of its
+    /// statements are what stop it.
+    private func endFormerHolder(_ former: LockRecord, store: SchemaStore) async {
+        guard former.sessionVisible, let backend = former.backendPID else { return }
+        do {
+            if try await store.terminateSession(pid: backend, startedAt: former.backendStart) {
+                logger.notice("ended the session of the former holder \(former.holderDescription) (backend \(backend)), whose lease had expired", metadata: [
+                    "event": "\(SchemagateEvent.lockTakenOver.rawValue)", "backend_pid": "\(backend)",
+                ])
+            }
+        } catch {
+            logger.warning("could not end the former holder's session (backend \(backend)): \(error); its statements stay fenced by the lock check before each one", metadata: [
+                "event": "\(SchemagateEvent.lockTakenOver.rawValue)", "backend_pid": "\(backend)",
+            ])
         }
     }
 

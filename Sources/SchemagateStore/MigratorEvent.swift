@@ -13,5 +13,7 @@ public enum MigratorEvent: Sendable, Equatable {
     case retrying(Migration, reason: String)
     case released
     case releaseFoundOtherOwner(LockRecord?)
+    /// Fencing found the lock taken from us (nil: the version moved); we wait for the target again.
+    case lostLock(to: String?)
     case ready(version: Int64, ahead: Bool)
 }

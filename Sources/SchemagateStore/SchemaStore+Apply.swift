@@ -66,10 +66,15 @@ extension SchemaStore {
             return refusal
         }
         for statement in SQLStatementSplitter.split(migration.upSQL) {
+            // Outside a transaction nothing rolls a statement back: check before each one that
+            // the lock is still ours, so a holder that stalled past its lease sends nothing more.
+            if let refusal = try await fenceStatement(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
+                return refusal
+            }
             do {
                 try await connection.execute(statement.text)
             } catch let error as PQError where error.kind == .server {
-                let undone = try await runDown(migration.downSQL)
+                let undone = try await runDown(migration.downSQL, fencedBy: (expectedVersion, dirty, identity))
                 if undone {
                     _ = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: dirty, newVersion: expectedVersion, newDirty: nil, identity: identity)
                 }
@@ -95,9 +100,12 @@ extension SchemaStore {
     /// Undoes an interrupted no-transaction migration with its stored down SQL and clears the mark.
     public func recover(_ dirty: DirtyMigration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
+        guard dirty.downSQL != nil else {
+            return .failed(PQError(kind: .server, message: "no down SQL stored for version \(dirty.version)"), statementLine: 1, leftDirty: true)
+        }
         do {
-            guard try await runDown(dirty.downSQL, throwing: true) else {
-                return .failed(PQError(kind: .server, message: "no down SQL stored for version \(dirty.version)"), statementLine: 1, leftDirty: true)
+            guard try await runDown(dirty.downSQL, throwing: true, fencedBy: (expectedVersion, dirty, identity)) else {
+                return .lockLost(currentOwner: nil)
             }
         } catch let error as PQError where error.kind == .server {
             return .failed(error, statementLine: 1, leftDirty: true)
@@ -175,6 +183,24 @@ extension SchemaStore {
         return refusal
     }
 
+    /// The fence before a statement that runs outside a transaction: one read of the version
+    /// record and the lock owner. Nil when both are as this holder left them.
+    func fenceStatement(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
+        let row = try await connection.query(
+            """
+            SELECT (SELECT value::text FROM \(settings) WHERE key = $1) AS record,
+                   (SELECT value->>'owner' FROM \(settings) WHERE key = $2) AS owner
+            """,
+            [SettingsKey.schemaVersion, SettingsKey.migrationLock]
+        ).first
+        let record = try row?["record"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
+        if record.version != expectedVersion || record.dirty?.version != dirty?.version {
+            return .versionMoved(to: record.version)
+        }
+        let owner = row?["owner"]
+        return owner == identity.id ? nil : .lockLost(currentOwner: owner)
+    }
+
     /// Runs `statement` (the version move) and COMMIT in one round trip.
     private func commit(_ statement: (sql: String, parameters: [String?])) async throws {
         try await connection.pipeline([statement, ("COMMIT", [])])
@@ -239,10 +265,15 @@ extension SchemaStore {
         )
     }
 
-    /// Runs down SQL one statement at a time. False when there is none or it failed.
-    private func runDown(_ downSQL: String?, throwing: Bool = false) async throws -> Bool {
+    /// Runs down SQL one statement at a time, each fenced. False when there is none, it failed,
+    /// or the lock stopped being ours (the mark stays, for the next holder).
+    private func runDown(_ downSQL: String?, throwing: Bool = false,
+                         fencedBy fence: (version: Int64, dirty: DirtyMigration, identity: InstanceIdentity)) async throws -> Bool {
         guard let downSQL else { return false }
         for statement in SQLStatementSplitter.split(downSQL) {
+            if try await fenceStatement(expectedVersion: fence.version, dirty: fence.dirty, identity: fence.identity) != nil {
+                return false
+            }
             do {
                 try await connection.execute(statement.text)
             } catch let error as PQError where error.kind == .server && !throwing {

@@ -183,6 +183,20 @@ public final class SchemaStore: Sendable {
         return !result.isEmpty
     }
 
+    /// Ends backend `pid` if it is still the session that started at `startedAt`, and waits (up
+    /// to 5 s) until it is gone. False when there was no such session.
+    public func terminateSession(pid: Int32, startedAt: Double?) async throws -> Bool {
+        let row = try await connection.query(
+            """
+            SELECT pg_terminate_backend(pid, 5000) AS ended FROM pg_stat_activity
+            WHERE pid = $1::int AND pid <> pg_backend_pid()
+              AND ($2::float8 IS NULL OR abs(extract(epoch FROM backend_start)::float8 - $2::float8) < 0.001)
+            """,
+            [String(pid), startedAt.map { String($0) }]
+        ).first
+        return row?.bool("ended") == true
+    }
+
     /// Extends our lease. False when the record is no longer ours.
     public func renewLock(owner: String) async throws -> Bool {
         let result = try await connection.query(

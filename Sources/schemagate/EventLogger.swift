@@ -48,6 +48,10 @@ struct EventLogger: Sendable {
             logger.warning("lock was no longer ours at release (now \(holder.map(\.holderDescription) ?? "free"))", metadata: [
                 "event": "\(SchemagateEvent.lockLost.rawValue)",
             ])
+        case .lostLock(let owner):
+            logger.warning("lost the migration lock to \(owner ?? "another instance") (taken over after a stall, or broken with unlock --force); applied nothing further, waiting for the target like any instance", metadata: [
+                "event": "\(SchemagateEvent.lockLost.rawValue)",
+            ])
         case .ready(let version, let ahead):
             if ahead {
                 logger.notice("ready: schema at \(version), ahead of this release's target; nothing applied (to go back: schemagate rollback)", metadata: [

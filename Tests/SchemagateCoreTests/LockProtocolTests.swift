@@ -6,9 +6,9 @@ struct LockProtocolTests {
     let t0 = ContinuousClock.now
     let me = "me"
 
-    func machine(target: Int64 = 3, lockWait: Duration = .seconds(60), rejoin: Bool = false) -> LockProtocol {
+    func machine(target: Int64 = 3, lockWait: Duration = .seconds(60)) -> LockProtocol {
         LockProtocol(configuration: .init(instance: me, target: target, checksums: [1: "c1", 2: "c2", 3: "c3"],
-                                          lockWait: lockWait, rejoinAfterLockLoss: rejoin))
+                                          lockWait: lockWait))
     }
 
     func holder(_ owner: String = "other", expiresAt: Double = 200, takenAt: Double = 90) -> LockRecord {
@@ -128,28 +128,37 @@ struct LockProtocolTests {
         #expect(LockProtocol.backoffDelay(attempt: 30, ceiling: .seconds(5)) == .seconds(5))
     }
 
-    @Test func interruptedMigrationObservesAgainAndLostLockFinishes() {
-        // A one-shot migrate that finds another owner after its interruption lost the lock.
-        var oneShot = machine()
-        _ = oneShot.start(now: t0)
-        _ = oneShot.observed(snapshot(), now: t0)
-        _ = oneShot.acquired(true, now: t0)
-        _ = oneShot.migrationEnded(.interrupted("connection lost"), now: t0)
-        _ = oneShot.waited(now: t0)
-        #expect(oneShot.observed(snapshot(lock: holder("thief")), now: t0) == .finish(.lockLost(by: "thief")))
+    /// Losing the lock (after an interruption, or to fencing) is not an ending: the instance
+    /// waits for the target like any other, and finishes ready once someone reaches it.
+    @Test func aLostLockRejoinsTheWaiters() {
+        var interrupted = machine()
+        _ = interrupted.start(now: t0)
+        _ = interrupted.observed(snapshot(), now: t0)
+        _ = interrupted.acquired(true, now: t0)
+        #expect(interrupted.migrationEnded(.interrupted("connection lost"), now: t0) == .wait(.milliseconds(100), .databaseTrouble("connection lost", attempt: 1)))
+        _ = interrupted.waited(now: t0)
+        #expect(interrupted.observed(snapshot(lock: holder("thief")), now: t0) == .wait(.milliseconds(500), .lockHeld(holder("thief"), heldFor: 10)))
+        _ = interrupted.waited(now: t0)
+        #expect(interrupted.observed(snapshot(version: 3), now: t0) == .finish(.ready(version: 3)))
 
-        // A daemon rejoins as a waiter.
-        var state = machine(rejoin: true)
-        _ = state.start(now: t0)
-        _ = state.observed(snapshot(), now: t0)
-        _ = state.acquired(true, now: t0)
-        #expect(state.migrationEnded(.interrupted("connection lost"), now: t0) == .wait(.milliseconds(100), .databaseTrouble("connection lost", attempt: 1)))
-        _ = state.waited(now: t0)
-        #expect(state.observed(snapshot(lock: holder("thief")), now: t0) == .wait(.milliseconds(500), .lockHeld(holder("thief"), heldFor: 10)))
-        var lost = machine()
-        _ = lost.start(now: t0)
-        _ = lost.observed(snapshot(), now: t0)
-        _ = lost.acquired(true, now: t0)
-        #expect(lost.migrationEnded(.lockLost(by: "thief"), now: t0) == .finish(.lockLost(by: "thief")))
+        var fenced = machine()
+        _ = fenced.start(now: t0)
+        _ = fenced.observed(snapshot(), now: t0)
+        _ = fenced.acquired(true, now: t0)
+        #expect(fenced.migrationEnded(.lockLost(by: "thief"), now: t0) == .observe)
+        #expect(fenced.observed(snapshot(version: 2, lock: holder("thief")), now: t0) == .wait(.milliseconds(500), .lockHeld(holder("thief"), heldFor: 10)))
+        _ = fenced.waited(now: t0)
+        // The thief died too: the lock is free again, and this instance takes it.
+        #expect(fenced.observed(snapshot(version: 2), now: t0) == .acquire(replacing: nil))
+
+        // Nobody makes progress after the loss: lockWait still bounds the wait.
+        var stuck = machine(lockWait: .seconds(5))
+        _ = stuck.start(now: t0)
+        _ = stuck.observed(snapshot(), now: t0)
+        _ = stuck.acquired(true, now: t0)
+        _ = stuck.migrationEnded(.lockLost(by: "thief"), now: t0)
+        _ = stuck.observed(snapshot(lock: holder("thief")), now: t0)
+        _ = stuck.waited(now: t0 + .seconds(6))
+        #expect(stuck.observed(snapshot(lock: holder("thief")), now: t0 + .seconds(6)) == .finish(.lockWaitExceeded(holder("thief"))))
     }
 }

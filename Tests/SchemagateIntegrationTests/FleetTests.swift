@@ -83,17 +83,29 @@ struct FleetTests {
             let victim = processes.first { $0.pid == holderPID }
             let killedAt = Date()
             victim?.signal(SIGKILL)
+            // Read once the victim is dead: below the target, someone must take its lock over.
+            let versionAfterKill = victim == nil ? 4 : (Int(try database.sql("SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")) ?? 0)
             var outputs: [ProcessOutput] = []
             for process in processes { outputs.append(await process.finished()) }
+            var takersThisRound = 0
             for (process, output) in zip(processes, outputs) where process !== victim {
                 #expect(output.status == 0, "round \(round): \(output.all)")
-                if output.stderr.contains("took over the lock") { takeovers.append(Date().timeIntervalSince(killedAt)) }
+                if output.stderr.contains("took over the lock") {
+                    takersThisRound += 1
+                    takeovers.append(Date().timeIntervalSince(killedAt))
+                }
+            }
+            if versionAfterKill < 4 {
+                #expect(takersThisRound == 1, "round \(round): killed at version \(versionAfterKill), \(takersThisRound) took over")
+            } else {
+                #expect(takersThisRound <= 1, "round \(round): \(takersThisRound) took over")
             }
             if let victim { #expect(outputs[processes.firstIndex { $0 === victim }!].status == 128 + SIGKILL) }
             try expectExactlyOnce(database, upTo: 4)
             #expect(try database.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'step_%'") == "3")
         }
-        print("takeover observed in \(takeovers.count) of 20 rounds")
+        // The sampling lands mid-run in most rounds (150–1200 ms into ~1.4 s of migrations).
+        #expect(takeovers.count >= 5, "takeover observed in only \(takeovers.count) of 20 rounds")
     }
 
     @Test func killedDuringANoTransactionMigrationIsRecoveredWithItsDownFile() async throws {
@@ -139,6 +151,8 @@ struct FleetTests {
         try await waitUntil { try database.version() >= 2 }
         try await Task.sleep(for: .milliseconds(100))
         paused.signal(SIGSTOP)
+        // A COMMIT already on its way when the signal landed settles before counting.
+        try await Task.sleep(for: .milliseconds(300))
         let pausedInstance = try database.sql("SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'")
         let appliedBeforePause = Int(try database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
 
@@ -149,10 +163,13 @@ struct FleetTests {
 
         paused.signal(SIGCONT)
         let resumed = await paused.finished()
-        #expect([0, 75].contains(resumed.status), "\(resumed.all.suffix(1500))")
-        #expect(resumed.stderr.contains("lost the migration lock") || resumed.stderr.contains("interrupted while holding the migration lock"), "\(resumed.all.suffix(1500))")
+        // The successor ended the paused holder's session before touching anything: on waking it
+        // finds its connection gone, applies nothing more, and waits for the target like anyone.
+        #expect(resumed.status == 0, "\(resumed.all.suffix(1500))")
+        #expect(resumed.stderr.contains("interrupted while holding the migration lock"), "\(resumed.all.suffix(1500))")
+        #expect(successorOutput.stderr.contains("ended the session of the former holder"), "\(successorOutput.all.suffix(1500))")
         let appliedAfter = Int(try database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
-        #expect(appliedAfter <= appliedBeforePause + 1, "the paused holder applied \(appliedAfter - appliedBeforePause) after the pause")
+        #expect(appliedAfter == appliedBeforePause, "the paused holder applied \(appliedAfter - appliedBeforePause) after the pause")
         try expectExactlyOnce(database, upTo: 5)
     }
 
@@ -173,9 +190,70 @@ struct FleetTests {
         try database.server.restart()
         var outputs: [ProcessOutput] = []
         for process in processes { outputs.append(await process.finished()) }
-        #expect(outputs.allSatisfy { [0, 75].contains($0.status) }, "\(summary(outputs.filter { ![0, 75].contains($0.status) }))")
-        #expect(outputs.filter { $0.status == 75 }.count <= 1)
+        // The holder whose connection broke rejoins the waiters: everyone ends at the target.
+        #expect(outputs.allSatisfy { $0.status == 0 }, "\(summary(outputs.filter { $0.status != 0 }))")
         #expect(outputs.contains { $0.stderr.contains("retrying") || $0.stderr.contains("interrupted") })
         try expectExactlyOnce(database, upTo: 6)
+    }
+
+    /// A holder paused past its lease in the middle of a no-transaction migration must send
+    /// nothing more once it wakes: the successor ends its session, undoes the half-done
+    /// migration with its down file and applies it again, and every statement ran once per
+    /// application.
+    @Test func aPausedHolderSendsNoMoreNoTransactionStatements() async throws {
+        let database = try TestDatabase()
+        try database.sql("CREATE TABLE exec_log (id serial, tag text, backend int)")
+        let step = { (tag: String) in "INSERT INTO exec_log (tag, backend) VALUES ('\(tag)', pg_backend_pid());\n" }
+        let folder = try auditFolder(count: 1, extra: [
+            "0002_steps.up.sql": "-- schemagate: no-transaction\n" + step("a") + "SELECT pg_sleep(1.5);\n" + step("b") + "SELECT pg_sleep(0.2);\n" + step("c")
+                + "INSERT INTO audit (version) VALUES (2);\n",
+            "0002_steps.down.sql": "-- schemagate: no-transaction\n" + step("undo") + "DELETE FROM audit WHERE version = 2;\n",
+        ])
+        let lease = ["--lease", "2s"]
+        let paused = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder] + lease)
+        try await waitUntil { try database.sql("SELECT count(*) FROM exec_log") == "1" }
+        paused.signal(SIGSTOP)
+        let pausedBackend = try database.sql("SELECT backend FROM exec_log WHERE tag = 'a'")
+
+        let successor = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder] + lease)
+        let successorOutput = await successor.finished()
+        #expect(successorOutput.status == 0, "\(successorOutput.all.suffix(1500))")
+        paused.signal(SIGCONT)
+        let resumed = await paused.finished()
+        #expect(resumed.status == 0, "\(resumed.all.suffix(1500))")
+
+        #expect(try database.sql("SELECT string_agg(tag, ',' ORDER BY id) FROM exec_log WHERE backend = \(pausedBackend)") == "a")
+        #expect(try database.sql("SELECT string_agg(tag, ',' ORDER BY id) FROM exec_log WHERE backend <> \(pausedBackend)") == "undo,a,b,c")
+        try expectExactlyOnce(database, upTo: 2)
+    }
+
+    /// `unlock --force` under a running holder: the holder's fence finds the lock gone, and it
+    /// (daemon or one-shot migrate) waits for the target again instead of exiting 75.
+    @Test func aForcedUnlockMakesTheHolderRejoinNotExit() async throws {
+        for command in ["migrate", "daemon"] {
+            let database = try TestDatabase()
+            let gate = try await StatusSocketTests.Gate(database)
+            let folder = try auditFolder(count: 1, extra: [
+                "0002_slow.up.sql": StatusSocketTests.Gate.sql + "INSERT INTO audit (version) VALUES (2);\n",
+                "0003_next.up.sql": "INSERT INTO audit (version) VALUES (3);\n",
+            ])
+            let listener = try NotifyListener()
+            let holder = try startSchemagate([command, "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"]
+                                             + (command == "daemon" ? ["--socket", StatusSocketTests.socketPath()] : []),
+                                             environment: ["NOTIFY_SOCKET": listener.path])
+            try await waitUntil { try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1" }
+            let unlock = try schemagate(["unlock", "--force", "--database-url", database.url])
+            #expect(unlock.status == 0, "\(unlock.all)")
+            try await gate.open()
+            if command == "daemon" {
+                #expect(await listener.waitFor { $0 == "READY=1" }, "\(command)")
+                holder.signal(SIGTERM)
+            }
+            let output = await holder.finished()
+            #expect(output.status == 0, "\(command): \(output.all.suffix(1500))")
+            // 0002 commits under its own version-row lock; 0003's fence finds the lock gone.
+            #expect(output.stderr.contains("lost the migration lock"), "\(command): \(output.stderr.suffix(1500))")
+            try expectExactlyOnce(database, upTo: 3)
+        }
     }
 }
