@@ -72,6 +72,7 @@ let package = Package(
             dependencies: [
                 "SchemagateCore", "SchemagateStore", "SchemagateDaemon", "PQ", "Systemd",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "UnixSignals", package: "swift-service-lifecycle"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -25,11 +25,15 @@ public struct Sidecar: Service {
     let metrics: DaemonMetrics
     /// Returns once the status socket answers; nothing is reported before.
     let listening: @Sendable () async throws -> Void
+    /// SIGHUP, trapped before anything is reported: a `systemctl reload` right after `READY=1`
+    /// must reload, not end the process by the signal's default action.
+    let hangups: UnixSignalsSequence
 
     public init(configuration: SidecarConfiguration, identity: InstanceIdentity, logger: Logger,
-                heartbeat: Heartbeat, board: StatusBoard, metrics: DaemonMetrics,
+                heartbeat: Heartbeat, board: StatusBoard, metrics: DaemonMetrics, hangups: UnixSignalsSequence,
                 listening: @escaping @Sendable () async throws -> Void = {},
                 events: @escaping @Sendable (MigratorEvent) -> Void) {
+        self.hangups = hangups
         self.configuration = configuration
         self.identity = identity
         self.logger = logger
@@ -90,7 +94,7 @@ public struct Sidecar: Service {
         generation += 1
         configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
         let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self)
-        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let hangups = self.hangups
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in hangups { continuation.yield(.reload) }

@@ -5,6 +5,7 @@ import SchemagateCore
 import SchemagateDaemon
 import SchemagateStore
 import ServiceLifecycle
+import UnixSignals
 
 /// `schemagate daemon`: the sidecar under systemd (`Type=notify`).
 struct DaemonCommand: AsyncParsableCommand {
@@ -63,10 +64,16 @@ struct DaemonCommand: AsyncParsableCommand {
             board: StatusBoard(DaemonStatus(instance: identity.id, host: identity.host, pid: identity.pid, now: Date())),
             metrics: DaemonMetrics(), logger: logger
         )
+        // Trap the signals systemd sends before anything can report READY=1: until a handler is
+        // registered, SIGHUP or SIGTERM would end the process by their default action. The
+        // service group registers its own SIGTERM/SIGINT handling only once it runs.
+        let hangups = await UnixSignalsSequence(trapping: .sighup)
+        let earlyStops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let heartbeat = Heartbeat()
         let events = EventLogger(logger: logger)
         let sidecar = Sidecar(configuration: configuration, identity: identity, logger: logger, heartbeat: heartbeat,
-                              board: server.board, metrics: server.metrics, listening: server.listening, events: events.log)
+                              board: server.board, metrics: server.metrics, hangups: hangups,
+                              listening: server.listening, events: events.log)
         let group = ServiceGroup(configuration: .init(
             // The status server comes first, so it is shut down last: it answers until the end.
             services: [
@@ -77,6 +84,7 @@ struct DaemonCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "schemagate.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))
+        defer { withExtendedLifetime(earlyStops) {} }
         do {
             try await group.run()
         } catch let failure as SidecarFailure {

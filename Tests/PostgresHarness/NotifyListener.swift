@@ -13,6 +13,15 @@ public final class NotifyListener: @unchecked Sendable {
     private let lock = NSLock()
     private var received: [String] = []
     private var arrivals: [Date] = []
+    private var onMessage: (@Sendable (String) -> Void)?
+
+    /// Calls `handler` on the receiving thread the moment each later message arrives, before a
+    /// test polling `lines` could see it: to act on a message as fast as systemd could.
+    public func onEachMessage(_ handler: @escaping @Sendable (String) -> Void) {
+        lock.lock()
+        onMessage = handler
+        lock.unlock()
+    }
 
     public init() throws {
         path = "/tmp/sg-notify-\(UUID().uuidString.prefix(8)).sock"
@@ -37,7 +46,9 @@ public final class NotifyListener: @unchecked Sendable {
                 self.lock.lock()
                 self.received.append(message)
                 self.arrivals.append(Date())
+                let handler = self.onMessage
                 self.lock.unlock()
+                handler?(message)
             }
         }
     }

@@ -104,6 +104,34 @@ struct DaemonNotifyTests {
         #expect(await daemon.finished().status == 0)
     }
 
+    /// `systemctl reload` (or stop) the moment the unit turned active: the signal is sent from
+    /// the listener's thread as READY=1 arrives, many times over, and must never end the
+    /// process by the signal's default action.
+    @Test func aSignalTheMomentReadyArrivesIsHandled() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1)
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        for round in 1...20 {
+            let signal = round % 4 == 0 ? SIGTERM : SIGHUP
+            let listener = try NotifyListener()
+            let daemon = try startDaemon(database, folder: folder, listener: listener)
+            let pid = daemon.pid
+            listener.onEachMessage { message in
+                if message.split(separator: "\n").contains("READY=1") { kill(pid, signal) }
+            }
+            guard await expectReady(listener, daemon) else { return }
+            if signal == SIGHUP {
+                #expect(await listener.waitFor(seconds: 20) { $0 == "RELOADING=1" }, "round \(round): \(listener.lines)")
+                listener.onEachMessage { _ in }
+                #expect(await listener.waitFor(seconds: 20) { _ in listener.lines.filter { $0 == "READY=1" }.count >= 2 }, "round \(round): \(listener.lines)")
+                daemon.signal(SIGTERM)
+            }
+            let output = await daemon.finished()
+            #expect(output.status == 0, "round \(round), signal \(signal): \(output.all.suffix(800))")
+            #expect(listener.lines.contains("STOPPING=1"), "round \(round): \(listener.lines)")
+        }
+    }
+
     @Test func sigtermMidMigrationRollsBackAndReleasesTheLock() async throws {
         let database = try TestDatabase()
         let folder = try auditFolder(count: 1, extra: ["0002_slow.up.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nINSERT INTO audit (version) VALUES (2);\n"])
