@@ -40,6 +40,9 @@ public struct MigrationPlan: Sendable, Equatable {
                 )
             }
         }
+        if let dirty = state.dirty, dirty.rollingBack {
+            throw .interruptedRollback(dirty)
+        }
         if let dirty = state.dirty, dirty.downSQL == nil {
             throw .dirtyWithoutDown(dirty)
         }
@@ -55,6 +58,8 @@ public enum PlanProblem: Error, Sendable, Equatable, CustomStringConvertible {
     case checksumMismatch(version: Int64, file: String, recorded: String, found: String)
     case notRecorded(file: String, version: Int64, current: Int64)
     case dirtyWithoutDown(DirtyMigration)
+    /// A rollback stopped inside a no-transaction down file.
+    case interruptedRollback(DirtyMigration)
     /// `repair --applied` with no interrupted migration to mark.
     case nothingInterrupted
 
@@ -62,7 +67,7 @@ public enum PlanProblem: Error, Sendable, Equatable, CustomStringConvertible {
         switch self {
         case .targetAboveHighest, .targetNotAMigration, .nothingInterrupted: return .usage
         case .checksumMismatch, .notRecorded: return .invalidMigrations
-        case .dirtyWithoutDown: return .migrationFailed
+        case .dirtyWithoutDown, .interruptedRollback: return .migrationFailed
         }
     }
 
@@ -78,6 +83,8 @@ public enum PlanProblem: Error, Sendable, Equatable, CustomStringConvertible {
             return "\(file): version \(version) is at or below the database's version \(current) but was never applied; renumber it above \(current)"
         case .dirtyWithoutDown(let dirty):
             return "version \(dirty.version) (\(dirty.name)) is a no-transaction migration that was interrupted and has no down file; check what it did to the database, then run `schemagate repair`"
+        case .interruptedRollback(let dirty):
+            return "a rollback stopped inside the no-transaction down file of version \(dirty.version) (\(dirty.name)), so it may be half undone; finish it with `schemagate rollback` again (the down file runs anew), or check the database and run `schemagate repair`"
         case .nothingInterrupted:
             return "--applied: no interrupted no-transaction migration is marked in the database; run `schemagate repair` without --applied"
         }

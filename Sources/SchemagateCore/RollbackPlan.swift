@@ -10,6 +10,8 @@ public struct RollbackPlan: Sendable, Equatable {
         public let transactional: Bool
         /// The version recorded once this step is undone: the next lower applied version, or 0.
         public let resultingVersion: Int64
+        /// A rollback of this step was interrupted before: the mark it left is expected.
+        public let resumes: Bool
     }
 
     public let current: Int64
@@ -17,7 +19,8 @@ public struct RollbackPlan: Sendable, Equatable {
     public let steps: [Step]
 
     public static func make(folder: MigrationFolder?, state: SchemaState, to target: Int64) throws(RollbackProblem) -> RollbackPlan {
-        if state.dirty != nil { throw .dirty(state.dirty!.version) }
+        // Only a rollback interrupted in this very version's down file may go on: it runs again.
+        if let dirty = state.dirty, !(dirty.rollingBack && dirty.version == state.version) { throw .dirty(dirty.version) }
         if target > state.version { throw .targetAboveCurrent(target: target, current: state.version) }
         let versions = state.applied.keys.sorted(by: >)
         if target != 0 && state.applied[target] == nil { throw .targetNotApplied(target) }
@@ -39,7 +42,8 @@ public struct RollbackPlan: Sendable, Equatable {
             let transactional = (try? MigrationDirectives.parse(firstLineOf: downSQL).get())?.transactional ?? true
             let lower = index + 1 < versions.count ? versions[index + 1] : 0
             steps.append(Step(version: version, name: applied.name, checksum: applied.checksum, downSQL: downSQL,
-                              transactional: transactional, resultingVersion: lower))
+                              transactional: transactional, resultingVersion: lower,
+                              resumes: state.dirty?.rollingBack == true && state.dirty?.version == version))
         }
         if !missing.isEmpty { throw .missingDown(missing) }
         return RollbackPlan(current: state.version, target: target, steps: steps)

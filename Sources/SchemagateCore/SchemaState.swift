@@ -35,17 +35,31 @@ public struct DirtyMigration: Sendable, Equatable, Codable {
     public var name: String
     public var checksum: String
     public var downSQL: String?
+    /// The interrupted work was this version's no-transaction *down* file (a rollback), not its
+    /// up file: the version is still recorded, and part of its undo may have run.
+    public var rollingBack: Bool
 
-    public init(version: Int64, name: String, checksum: String, downSQL: String?) {
+    public init(version: Int64, name: String, checksum: String, downSQL: String?, rollingBack: Bool = false) {
         self.version = version
         self.name = name
         self.checksum = checksum
         self.downSQL = downSQL
+        self.rollingBack = rollingBack
     }
 
     enum CodingKeys: String, CodingKey {
         case version, name, checksum
         case downSQL = "down_sql"
+        case rollingBack = "rolling_back"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        version = try container.decode(Int64.self, forKey: .version)
+        name = try container.decode(String.self, forKey: .name)
+        checksum = try container.decode(String.self, forKey: .checksum)
+        downSQL = try container.decodeIfPresent(String.self, forKey: .downSQL)
+        rollingBack = try container.decodeIfPresent(Bool.self, forKey: .rollingBack) ?? false
     }
 }
 

@@ -4,12 +4,25 @@ import SchemagateCore
 
 /// Keeps the lock's lease fresh from a connection of its own while the holder's connection is
 /// busy running a (possibly long) migration. Stops when cancelled or when the record is not ours.
-struct LeaseRenewer: Sendable {
+public struct LeaseRenewer: Sendable {
     let configuration: Migrator.Configuration
     let owner: String
     let logger: Logger
 
-    func run() async {
+    public init(configuration: Migrator.Configuration, owner: String, logger: Logger) {
+        self.configuration = configuration
+        self.owner = owner
+        self.logger = logger
+    }
+
+    /// Runs `body` while the lease is renewed beside it (operator commands holding the lock).
+    public func renewing<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+        let task = Task { await run() }
+        defer { task.cancel() }
+        return try await body()
+    }
+
+    public func run() async {
         let interval = configuration.store.lease / 3
         var store: SchemaStore?
         while !Task.isCancelled {

@@ -300,17 +300,29 @@ extension SchemaStore {
     /// `no-transaction` down file.
     public func rollBack(_ step: RollbackPlan.Step, identity: InstanceIdentity) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
+        var mark: DirtyMigration?
         if !step.transactional {
+            // Marked first, like a no-transaction up file: a rollback killed half-way through the
+            // down file is then visible to every command, never a silently half-undone version.
+            let dirty = DirtyMigration(version: step.version, name: step.name, checksum: step.checksum, downSQL: nil, rollingBack: true)
+            if !step.resumes, let refusal = try await fencedUpdate(expectedVersion: step.version, expectedDirty: nil,
+                                                                   newVersion: step.version, newDirty: dirty, identity: identity) {
+                return refusal
+            }
+            mark = dirty
             for statement in SQLStatementSplitter.split(step.downSQL) {
+                if let refusal = try await fenceStatement(expectedVersion: step.version, dirty: dirty, identity: identity) {
+                    return refusal
+                }
                 do {
                     try await connection.execute(statement.text)
                 } catch let error as PQError where error.kind == .server {
-                    return .failed(error, statementLine: statement.line, leftDirty: false)
+                    return .failed(error, statementLine: statement.line, leftDirty: true)
                 }
             }
         }
         do {
-            if let refusal = try await beginFenced(expectedVersion: step.version, dirty: nil, identity: identity) {
+            if let refusal = try await beginFenced(expectedVersion: step.version, dirty: mark, identity: identity) {
                 return refusal
             }
             if step.transactional {

@@ -197,6 +197,23 @@ public final class SchemaStore: Sendable {
         return row?.bool("ended") == true
     }
 
+    /// Takes the lock for an operator command, waiting up to `lockWait` for a live holder and
+    /// replacing a stale one, as `migrate` would. Nil when the lock is ours; else the holder that
+    /// kept it the whole time.
+    public func acquireWaiting(for identity: InstanceIdentity, lockWait: Duration) async throws -> LockRecord? {
+        let deadline = ContinuousClock.now + lockWait
+        var replacing: String?
+        while true {
+            if try await acquireLock(for: identity, replacing: replacing, sessionVisible: false) { return nil }
+            let snapshot = try await snapshot()
+            guard let holder = snapshot.lock else { replacing = nil; continue }
+            if snapshot.lockIsStale { replacing = holder.owner; continue }
+            if ContinuousClock.now >= deadline { return holder }
+            replacing = nil
+            try await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
     /// Extends our lease. False when the record is no longer ours.
     public func renewLock(owner: String) async throws -> Bool {
         let result = try await connection.query(

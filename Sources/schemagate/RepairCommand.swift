@@ -14,6 +14,7 @@ struct RepairCommand: AsyncParsableCommand {
     @OptionGroup var folder: FolderOptions
     @Flag(help: "Record the interrupted no-transaction migration as applied (it did finish) instead of pending.")
     var applied = false
+    @OptionGroup var runOptions: RunOptions
 
     func run() async throws {
         let migrations = try folder.load()
@@ -22,9 +23,9 @@ struct RepairCommand: AsyncParsableCommand {
         defer { store.connection.close() }
         do {
             try await store.bootstrap()
-            guard try await store.acquireLock(for: identity, replacing: nil, sessionVisible: false) else {
-                let holder = try await store.snapshot().lock
-                throw CommandFailure(.usage, "the migration lock is held by \(holder?.holderDescription ?? "another instance"); repair when no migration runs (or `schemagate unlock` a dead one)")
+            let lockWait = try runOptions.lockWaitDuration()
+            if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
+                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); repair when no migration runs")
             }
             let report: RepairReport
             do {

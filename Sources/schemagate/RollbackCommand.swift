@@ -29,11 +29,16 @@ struct RollbackCommand: AsyncParsableCommand {
             try await store.bootstrap()
             // Plan before taking the lock, so that a refusal changes nothing at all.
             _ = try plan(folder: folder, state: try await store.schemaState())
-            guard try await store.acquireLock(for: identity, replacing: nil, sessionVisible: false) else {
-                let holder = try await store.snapshot().lock
-                throw CommandFailure(.unavailable, "the migration lock is held by \(holder?.holderDescription ?? "another instance"); roll back when no migration runs")
+            let lockWait = try runOptions.lockWaitDuration()
+            if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
+                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); roll back when no migration runs")
             }
+            // A long down file must not let the lease run out under it: renewed beside the steps.
+            let renewer = LeaseRenewer(
+                configuration: .init(connectionString: try database.connectionString(), store: store.configuration, target: nil, lockWait: lockWait),
+                owner: identity.id, logger: logger)
             do {
+                try await renewer.renewing {
                 let steps = try plan(folder: folder, state: try await store.schemaState()).steps
                 for (index, step) in steps.enumerated() {
                     logger.info("rolling back \(step.version) \(step.name) (\(index + 1) of \(steps.count))", metadata: [
@@ -49,8 +54,9 @@ struct RollbackCommand: AsyncParsableCommand {
                     case .versionMoved(let version):
                         throw CommandFailure(.lockLost, "the version moved to \(version) under us; stopped")
                     case .failed(let error, let line, _):
-                        throw CommandFailure(.migrationFailed, "down SQL of version \(step.version) (\(step.name)) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)")
+                        throw CommandFailure(.migrationFailed, "down SQL of version \(step.version) (\(step.name)) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)\(step.transactional ? "" : ", marked as an interrupted rollback: fix the down file and roll back again, or check the database and run `schemagate repair`")")
                     }
+                }
                 }
                 _ = try await store.releaseLock(owner: identity.id)
                 logger.info("schema at \(target)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(target)"])

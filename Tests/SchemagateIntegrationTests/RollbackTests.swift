@@ -62,4 +62,58 @@ struct RollbackTests {
         #expect(try database.fingerprint() == before)
         #expect(try database.sql("SELECT to_regclass('step_3') IS NOT NULL AND to_regclass('step_4') IS NOT NULL") == "t")
     }
+
+    /// A rollback longer than its lease keeps the lock: it renews it, so a `migrate` started
+    /// meanwhile waits for it instead of "taking over from a dead holder" mid-rollback.
+    @Test func aSlowRollbackKeepsItsLease() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 3, extra: [
+            "0002_step_2.down.sql": "SELECT pg_sleep(4);\nDROP TABLE step_2;\nDELETE FROM audit WHERE version = 2;\n",
+        ])
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "2"]).status == 0)
+        let lease = ["--lease", "1s"]
+        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder] + lease)
+        try await Task.sleep(for: .milliseconds(1500))
+        let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "30s"] + lease)
+        let rolledBack = await rollback.finished()
+        let migrated = await migrate.finished()
+        #expect(rolledBack.status == 0, "\(rolledBack.all)")
+        #expect(migrated.status == 0, "\(migrated.all)")
+        #expect(!migrated.stderr.contains("took over"), "\(migrated.stderr)")
+        #expect(try database.sql("SELECT string_agg(version || ':' || direction, ',' ORDER BY id) FROM schemagate_history WHERE success") == "1:up,2:up,2:down,2:up,3:up")
+        #expect(try database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3")
+        #expect(try database.version() == 3)
+    }
+
+    /// SIGKILL of `rollback` inside a no-transaction down file leaves a mark that every command
+    /// reports; running the rollback again finishes it.
+    @Test func aKilledNoTransactionRollbackIsMarkedAndCanBeFinished() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2, extra: [
+            "0002_step_2.up.sql": "-- schemagate: no-transaction\nCREATE TABLE step_2 (id int);\nCREATE INDEX CONCURRENTLY step_2_idx ON step_2 (id);\nINSERT INTO audit (version) VALUES (2);\n",
+            "0002_step_2.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS step_2_idx;\nSELECT pg_sleep(3);\nDROP TABLE IF EXISTS step_2;\nDELETE FROM audit WHERE version = 2;\n",
+        ])
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder])
+        for _ in 0..<250 {
+            if try database.sql("SELECT to_regclass('step_2_idx') IS NULL") == "t" { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        rollback.signal(SIGKILL)
+        _ = await rollback.finished()
+        #expect(try database.sql("SELECT (value->'dirty'->>'rolling_back')::boolean FROM schemagate_settings WHERE key = 'schema_version'") == "t")
+        for command in ["migrate", "plan"] {
+            let result = try schemagate([command, "--database-url", database.url, "--migrations", folder])
+            #expect(result.status == 70, "\(command): \(result.all)")
+            #expect(result.stderr.contains("a rollback stopped inside the no-transaction down file of version 2"), "\(command): \(result.stderr)")
+        }
+        // The dead rollback's lease must run out first (15 s by default): take the lock now.
+        #expect(try schemagate(["unlock", "--force", "--database-url", database.url]).status == 0)
+        let again = try schemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder])
+        #expect(again.status == 0, "\(again.all)")
+        #expect(try database.version() == 1)
+        #expect(try database.sql("SELECT to_regclass('step_2') IS NULL AND (SELECT value->'dirty' = 'null'::jsonb OR value->'dirty' IS NULL FROM schemagate_settings WHERE key = 'schema_version')") == "t")
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        #expect(try database.version() == 2)
+    }
 }
