@@ -38,6 +38,7 @@ struct HolderRun {
         } catch {
             return .interrupted(try session.transient(error))
         }
+        var inFlight: Migration?
         do {
             let plan = try Migrator.plan(folder: folder, state: try await store.schemaState(), target: target)
             var current = plan.current
@@ -58,6 +59,7 @@ struct HolderRun {
                 session.onEvent(.applying(migration, index: index + 1, count: plan.pending.count))
                 var attempt = 1
                 let started = ContinuousClock.now
+                inFlight = migration
                 while true {
                     let outcome = migration.transactional
                         ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity)
@@ -66,6 +68,7 @@ struct HolderRun {
                     case .applied(let duration):
                         session.onEvent(.applied(migration, durationMilliseconds: duration))
                         current = migration.version
+                        inFlight = nil
                     case .lockLost(let owner):
                         return .lockLost(by: owner)
                     case .versionMoved:
@@ -93,10 +96,14 @@ struct HolderRun {
             return .reachedTarget(version: current)
         } catch let error as MigrateError {
             if case .plan = error { await release(store) }
-            if case .stopped = error { await Self.cleanUpAfterCancellation(store, owner: identity.id) }
+            if case .stopped = error {
+                logStoppedMidway(inFlight)
+                await Self.cleanUpAfterCancellation(store, owner: identity.id)
+            }
             throw error
         } catch {
             if Task.isCancelled {
+                logStoppedMidway(inFlight)
                 await Self.cleanUpAfterCancellation(store, owner: identity.id)
                 throw MigrateError.stopped
             }
@@ -115,6 +122,17 @@ struct HolderRun {
             _ = try? await store.connection.query("ROLLBACK")
             _ = try? await store.releaseLock(owner: owner)
         }.value
+    }
+
+    /// A stop inside a no-transaction migration cannot roll it back: say so, and what happens next.
+    private func logStoppedMidway(_ migration: Migration?) {
+        guard let migration, !migration.transactional else { return }
+        let next = migration.downSQL == nil
+            ? "it has no down file: check the database, then run `schemagate repair`"
+            : "the next holder undoes it with its down file, then applies it again"
+        session.logger.warning("stopped during no-transaction migration \(migration.label): its statements may be half done, so it stays marked interrupted; \(next)", metadata: [
+            "event": "\(SchemagateEvent.holderInterrupted.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
+        ])
     }
 
     private func release(_ store: SchemaStore) async {

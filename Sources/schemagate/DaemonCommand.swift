@@ -64,11 +64,10 @@ struct DaemonCommand: AsyncParsableCommand {
             board: StatusBoard(DaemonStatus(instance: identity.id, host: identity.host, pid: identity.pid, now: Date())),
             metrics: DaemonMetrics(), logger: logger
         )
-        // Trap the signals systemd sends before anything can report READY=1: until a handler is
-        // registered, SIGHUP or SIGTERM would end the process by their default action. The
-        // service group registers its own SIGTERM/SIGINT handling only once it runs.
+        // Trap SIGHUP before anything can report READY=1: until a handler is registered, a
+        // `systemctl reload` would end the process by the signal's default action. (The service
+        // group traps SIGTERM and SIGINT itself before it starts any service.)
         let hangups = await UnixSignalsSequence(trapping: .sighup)
-        let earlyStops = await UnixSignalsSequence(trapping: .sigterm, .sigint)
         let heartbeat = Heartbeat()
         let events = EventLogger(logger: logger)
         let sidecar = Sidecar(configuration: configuration, identity: identity, logger: logger, heartbeat: heartbeat,
@@ -84,7 +83,6 @@ struct DaemonCommand: AsyncParsableCommand {
             gracefulShutdownSignals: [.sigterm, .sigint],
             logger: Logger(label: "schemagate.lifecycle", factory: { _ in SwiftLogNoOpLogHandler() })
         ))
-        defer { withExtendedLifetime(earlyStops) {} }
         do {
             try await group.run()
         } catch let failure as SidecarFailure {

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresHarness
+import PQ
 import Testing
 
 /// `schemagate daemon` seen from systemd's side: the exact sd_notify messages, through a datagram
@@ -130,6 +131,44 @@ struct DaemonNotifyTests {
             #expect(output.status == 0, "round \(round), signal \(signal): \(output.all.suffix(800))")
             #expect(listener.lines.contains("STOPPING=1"), "round \(round): \(listener.lines)")
         }
+    }
+
+    /// SIGTERM while `CREATE INDEX CONCURRENTLY` runs: it cannot be rolled back, so the daemon
+    /// says so, leaves the version marked, and the next holder undoes it with the down file
+    /// and applies it again; no INVALID index is left.
+    @Test func sigtermDuringANoTransactionMigrationIsLoggedAndRecovered() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1, extra: [
+            "0002_index.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY audit_at_idx ON audit (at);\nINSERT INTO audit (version) VALUES (2);\n",
+            "0002_index.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS audit_at_idx;\nDELETE FROM audit WHERE version = 2;\n",
+        ])
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
+        // An old snapshot holds CREATE INDEX CONCURRENTLY in its wait phase, its index INVALID.
+        let blocker = try await Connection.connect(ConnectionString(database.url))
+        _ = try await blocker.query("BEGIN ISOLATION LEVEL REPEATABLE READ")
+        _ = try await blocker.query("SELECT count(*) FROM audit")
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener)
+        for _ in 0..<500 {
+            if try database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('audit_at_idx') AND NOT indisvalid") == "1" { break }
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "1")
+        daemon.signal(SIGTERM)
+        let output = await daemon.finished()
+        _ = try await blocker.query("ROLLBACK")
+        blocker.close()
+        #expect(output.status == 0, "\(output.all)")
+        #expect(output.stderr.contains("stopped during no-transaction migration 0002_index") && output.stderr.contains("undoes it with its down file"),
+                "\(output.stderr)")
+        #expect(!listener.lines.contains("READY=1"))
+        #expect(try database.sql("SELECT value->'dirty'->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2")
+        let next = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(next.status == 0, "\(next.all)")
+        #expect(try database.version() == 2)
+        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0")
+        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('audit_at_idx')") == "1")
+        #expect(try database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2")
     }
 
     @Test func sigtermMidMigrationRollsBackAndReleasesTheLock() async throws {

@@ -91,12 +91,13 @@ struct RollbackTests {
         let database = try TestDatabase()
         let folder = try auditFolder(count: 2, extra: [
             "0002_step_2.up.sql": "-- schemagate: no-transaction\nCREATE TABLE step_2 (id int);\nCREATE INDEX CONCURRENTLY step_2_idx ON step_2 (id);\nINSERT INTO audit (version) VALUES (2);\n",
-            "0002_step_2.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS step_2_idx;\nSELECT pg_sleep(3);\nDROP TABLE IF EXISTS step_2;\nDELETE FROM audit WHERE version = 2;\n",
+            "0002_step_2.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS step_2_idx;\nSELECT pg_sleep(20);\nDROP TABLE IF EXISTS step_2;\nDELETE FROM audit WHERE version = 2;\n",
         ])
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder])
-        for _ in 0..<250 {
-            if try database.sql("SELECT to_regclass('step_2_idx') IS NULL") == "t" { break }
+        // Killed inside the down file: its first statement done, the sleep running.
+        for _ in 0..<1000 {
+            if try database.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%'") == "1" { break }
             try await Task.sleep(for: .milliseconds(20))
         }
         rollback.signal(SIGKILL)
