@@ -57,6 +57,13 @@ struct MigrationFolderTests {
         #expect(problems(["1_a.up.sql": "-- schemagate: no-transaction\nSELECT 1;\nCOMMIT;"]).isEmpty)
     }
 
+    /// A nested block comment neither hides a COMMIT after it nor makes one inside it count.
+    @Test func transactionControlAfterNestedComments() {
+        #expect(problems(["1_a.up.sql": "SELECT 1;\n/* a /* b */ c */ COMMIT;"])
+                == [.transactionControl(file: "m/1_a.up.sql", line: 2, keyword: "COMMIT")])
+        #expect(problems(["1_a.up.sql": "/* a /* b */ COMMIT */ SELECT 1;"]).isEmpty)
+    }
+
     @Test func invalidUTF8() {
         let result = MigrationFolder.parse(path: "m", entries: [.init(name: "1_a.up.sql", bytes: [0x53, 0xff, 0x3b])])
         guard case .failure(let error) = result else { Issue.record("accepted invalid UTF-8"); return }
