@@ -186,9 +186,9 @@ struct SQLLexer: IteratorProtocol {
         return .literal
     }
 
-    /// `12`, `1.5`, `.5`, `1e-3`. As in psql 15, a letter right after a number is taken with it
-    /// (`1e'…'` is a number and a plain string), `1..2` leaves `..` alone, and `1e+` stops
-    /// before the `e`.
+    /// `12`, `1.5`, `.5`, `1e-3`. As in psql 15, an identifier right after a number is taken with
+    /// it (`1e'…'` and `1xE'…'` are a number and a plain string, `1e$$` opens no dollar quote),
+    /// `1e+` and `1e-` are taken whole (so `1e--x` holds no comment), and `1..2` leaves `..` alone.
     private mutating func scanNumber() {
         advance(while: Self.isDigit)
         if peek(0) == "." && peek(1) != "." {
@@ -202,16 +202,18 @@ struct SQLLexer: IteratorProtocol {
                 advance(sign ? 2 : 1)
                 advance(while: Self.isDigit)
             } else if sign {
+                advance(2)
                 return
             }
         }
         skipTrailingJunk()
     }
 
-    /// psql 15 reads a number (or parameter) followed by an identifier character as one token
-    /// that takes that one character.
+    /// psql 15 reads a number (or parameter) and an identifier right after it as one token (the
+    /// server rejects it as trailing junk).
     private mutating func skipTrailingJunk() {
-        if let next = peek(0), Self.isIdentifierStart(next) { advance(1) }
+        guard let next = peek(0), Self.isIdentifierStart(next) else { return }
+        advance(while: Self.isIdentifierContinuation)
     }
 
     private func peek(_ offset: Int) -> Unicode.Scalar? {

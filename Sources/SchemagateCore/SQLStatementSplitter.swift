@@ -24,7 +24,9 @@ public enum SQLStatementSplitter {
 
         func flush() {
             if let textRange, let code {
-                let text = String(String.UnicodeScalarView(lexer.scalars[textRange]))
+                // A last line comment keeps its trailing spaces in its token; the text does not.
+                let scalars = lexer.scalars[textRange].reversed().drop(while: SQLLexer.isSpace).reversed()
+                let text = String(String.UnicodeScalarView(scalars))
                 statements.append(Statement(text: text, line: code.line, keyword: code.keyword))
             }
             textRange = nil

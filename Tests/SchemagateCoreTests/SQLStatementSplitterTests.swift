@@ -67,6 +67,13 @@ struct SQLStatementSplitterTests {
         #expect(texts("SELECT x$$abc$; SELECT 4; $abc$") == ["SELECT x$$abc$", "SELECT 4", "$abc$"])
         #expect(texts("SELECT x$E'\\'; SELECT 5") == ["SELECT x$E'\\'", "SELECT 5"])
         #expect(texts("SELECT U&'\\'; SELECT 6") == ["SELECT U&'\\'", "SELECT 6"])
+        #expect(texts("SELECT 1e--x; SELECT 7") == ["SELECT 1e--x", "SELECT 7"])
+        #expect(texts("SELECT 1e$$; SELECT 8; $$") == ["SELECT 1e$$", "SELECT 8", "$$"])
+        #expect(texts("SELECT 1xE'\\'; SELECT 9") == ["SELECT 1xE'\\'", "SELECT 9"])
+    }
+
+    @Test func aLastLineCommentLosesItsTrailingSpaces() {
+        #expect(texts("SELECT 1 -- c  \n;") == ["SELECT 1 -- c"])
     }
 
     /// A comment left open runs to the end, as in psql; it is sent, so the server reports it.
