@@ -102,10 +102,13 @@ public struct MigrationFolder: Sendable {
     private static func checkText(
         _ entry: Entry, display: String, problems: inout [MigrationFolderProblem]
     ) -> (sql: String, directives: MigrationDirectives)? {
-        guard let sql = String(validating: entry.bytes, as: UTF8.self) else {
+        guard let decoded = String(validating: entry.bytes, as: UTF8.self) else {
             problems.append(.invalidUTF8(file: display))
             return nil
         }
+        // psql skips a byte order mark at the start of a file; the server would read it as SQL.
+        // The checksum is over the bytes, mark included.
+        let sql = decoded.unicodeScalars.first == "\u{FEFF}" ? String(decoded.unicodeScalars.dropFirst()) : decoded
         let directives: MigrationDirectives
         switch MigrationDirectives.parse(firstLineOf: sql) {
         case .success(let parsed): directives = parsed

@@ -64,6 +64,21 @@ struct MigrationFolderTests {
         #expect(problems(["1_a.up.sql": "/* a /* b */ COMMIT */ SELECT 1;"]).isEmpty)
     }
 
+    /// psql skips a UTF-8 byte order mark at the start of a file, and so does schemagate; the
+    /// checksum still covers the file's exact bytes.
+    @Test func leadingByteOrderMarkIsSkipped() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let up = bom + Array("-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n".utf8)
+        let folder = try MigrationFolder.parse(path: "m", entries: [
+            .init(name: "1_a.up.sql", bytes: up), .init(name: "1_a.down.sql", bytes: bom + Array("DROP INDEX i;".utf8)),
+        ]).get()
+        let migration = folder.migrations[0]
+        #expect(migration.transactional == false)
+        #expect(migration.upSQL == "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n")
+        #expect(migration.downSQL == "DROP INDEX i;")
+        #expect(migration.checksum == Checksum.sha256(up))
+    }
+
     @Test func invalidUTF8() {
         let result = MigrationFolder.parse(path: "m", entries: [.init(name: "1_a.up.sql", bytes: [0x53, 0xff, 0x3b])])
         guard case .failure(let error) = result else { Issue.record("accepted invalid UTF-8"); return }
