@@ -116,6 +116,10 @@ public struct MigrationFolder: Sendable {
             problems.append(.unknownDirective(file: display, directive: problem.directive))
             return nil
         }
+        if let line = MigrationDirectives.misplacedLine(in: sql) {
+            problems.append(.misplacedDirective(file: display, line: line))
+            return nil
+        }
         let statements = SQLStatementSplitter.split(sql)
         guard !statements.isEmpty else {
             problems.append(.emptyMigration(file: display))

@@ -10,6 +10,7 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
     case duplicateVersion(version: Int64, files: [String])
     case downWithoutUp(file: String)
     case unknownDirective(file: String, directive: String)
+    case misplacedDirective(file: String, line: Int)
     case emptyMigration(file: String)
     case invalidUTF8(file: String)
     case transactionControl(file: String, line: Int, keyword: String)
@@ -36,6 +37,8 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
             return "\(file): down file without its .up.sql; add the up file or delete this one"
         case .unknownDirective(let file, let directive):
             return "\(file): unknown directive '\(directive)' on line 1; known: \(MigrationDirectives.known.joined(separator: ", "))"
+        case .misplacedDirective(let file, let line):
+            return "\(file):\(line): schemagate directives are read from the first line only; move this one to line 1"
         case .emptyMigration(let file):
             return "\(file): holds no SQL statements; write the migration or delete the file"
         case .invalidUTF8(let file):

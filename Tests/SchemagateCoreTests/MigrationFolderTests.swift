@@ -57,6 +57,19 @@ struct MigrationFolderTests {
         #expect(problems(["1_a.up.sql": "-- schemagate: no-transaction\nSELECT 1;\nCOMMIT;"]).isEmpty)
     }
 
+    /// Directives are read from the first line only: one further down would be ignored, so it is
+    /// refused with its line. Text that only looks like one (in a string, a dollar quote, a block
+    /// comment) is not a directive.
+    @Test func directiveBelowTheFirstLine() {
+        #expect(problems(["1_a.up.sql": "SELECT 1;\n-- schemagate: no-transaction\nSELECT 2;"])
+                == [.misplacedDirective(file: "m/1_a.up.sql", line: 2)])
+        #expect(problems(["1_a.up.sql": "-- schemagate: no-transaction\nSELECT 1;", "1_a.down.sql": "\n\n  --  SchemaGate: no-transaction\nSELECT 2;"])
+                == [.misplacedDirective(file: "m/1_a.down.sql", line: 3)])
+        #expect(problems(["1_a.up.sql": "SELECT $$\n-- schemagate: no-transaction\n$$, '\n-- schemagate: x';\n/*\n-- schemagate: no-transaction\n*/\n-- schemagate runs this\n"]).isEmpty)
+        #expect(MigrationFolderProblem.misplacedDirective(file: "m/1_a.up.sql", line: 2).description
+                == "m/1_a.up.sql:2: schemagate directives are read from the first line only; move this one to line 1")
+    }
+
     /// A nested block comment neither hides a COMMIT after it nor makes one inside it count.
     @Test func transactionControlAfterNestedComments() {
         #expect(problems(["1_a.up.sql": "SELECT 1;\n/* a /* b */ c */ COMMIT;"])
