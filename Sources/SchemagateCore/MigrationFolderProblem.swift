@@ -3,6 +3,7 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
     case folderMissing(folder: String)
     case notADirectory(folder: String)
     case unreadable(path: String, reason: String)
+    case danglingSymlink(file: String, target: String)
     case noMigrations(folder: String)
     case badFileName(file: String)
     case versionNotPositive(file: String)
@@ -23,6 +24,8 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
             return "\(folder): is not a directory; pass the migrations folder with --migrations DIR"
         case .unreadable(let path, let reason):
             return "\(path): cannot be read (\(reason))"
+        case .danglingSymlink(let file, let target):
+            return "\(file): symbolic link to \(target), which does not exist; fix the link or remove it"
         case .noMigrations(let folder):
             return "\(folder): holds no migrations (<version>_<name>.up.sql); add one with `schemagate new NAME`"
         case .badFileName(let file):
