@@ -8,11 +8,7 @@ public struct MigrationDirectives: Equatable, Sendable {
     static func parse(firstLineOf sql: String) -> Result<MigrationDirectives, DirectiveProblem> {
         var directives = MigrationDirectives()
         let firstLine = sql.prefix { $0 != "\n" && $0 != "\r\n" }
-        let trimmed = firstLine.trimmingWhitespace()
-        guard trimmed.hasPrefix("--") else { return .success(directives) }
-        let comment = trimmed.dropFirst(2).trimmingWhitespace()
-        guard comment.lowercased().hasPrefix("schemagate:") else { return .success(directives) }
-        let list = comment.dropFirst("schemagate:".count)
+        guard let list = directiveList(in: firstLine) else { return .success(directives) }
         let words = list.split(separator: ",").map { $0.trimmingWhitespace() }
         guard !words.isEmpty, !words.contains(where: \.isEmpty) else {
             return .failure(DirectiveProblem(directive: String(list.trimmingWhitespace())))
@@ -24,6 +20,27 @@ public struct MigrationDirectives: Equatable, Sendable {
             }
         }
         return .success(directives)
+    }
+
+    /// The line of a directive below the first line, which `parse` would ignore. Only real `--`
+    /// comments count: the same text in a string, dollar quote or block comment is not one.
+    static func misplacedLine(in sql: String) -> Int? {
+        var lexer = SQLLexer(sql)
+        while let token = lexer.next() {
+            if token.kind == .lineComment && token.line > 1 && directiveList(in: Substring(lexer.text(of: token))) != nil {
+                return token.line
+            }
+        }
+        return nil
+    }
+
+    /// What follows `schemagate:` in a `--` comment line, or nil when the line is not a directive.
+    private static func directiveList(in line: Substring) -> Substring? {
+        let trimmed = line.trimmingWhitespace()
+        guard trimmed.hasPrefix("--") else { return nil }
+        let comment = trimmed.dropFirst(2).trimmingWhitespace()
+        guard comment.lowercased().hasPrefix("schemagate:") else { return nil }
+        return comment.dropFirst("schemagate:".count)
     }
 
     struct DirectiveProblem: Error, Equatable {

@@ -22,7 +22,8 @@ public struct MigrationFolder: Sendable {
         migrations.first { $0.version == version }
     }
 
-    /// Reads every regular file of `path` (subfolders and non-`.sql` files are ignored by `parse`).
+    /// Reads every regular file of `path` (subfolders and non-`.sql` files are ignored by `parse`);
+    /// a `.sql` symbolic link whose target is missing is an error.
     public static func load(path: String) throws(MigrationFolderError) -> MigrationFolder {
         var isDirectory: ObjCBool = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
@@ -36,16 +37,24 @@ public struct MigrationFolder: Sendable {
             throw MigrationFolderError([.unreadable(path: path, reason: "\(error.localizedDescription)")])
         }
         var entries: [Entry] = []
-        for name in names where name.hasSuffix(".sql") {
+        var danglingLinks: [MigrationFolderProblem] = []
+        for name in names.sorted() where name.hasSuffix(".sql") {
             let filePath = (path as NSString).appendingPathComponent(name)
             var fileIsDirectory: ObjCBool = false
-            guard FileManager.default.fileExists(atPath: filePath, isDirectory: &fileIsDirectory),
-                  !fileIsDirectory.boolValue else { continue }
+            guard FileManager.default.fileExists(atPath: filePath, isDirectory: &fileIsDirectory) else {
+                // A link whose target is gone would drop its migration without a word.
+                if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: filePath) {
+                    danglingLinks.append(.danglingSymlink(file: filePath, target: target))
+                }
+                continue
+            }
+            guard !fileIsDirectory.boolValue else { continue }
             guard let data = FileManager.default.contents(atPath: filePath) else {
                 throw MigrationFolderError([.unreadable(path: filePath, reason: "permission denied or I/O error")])
             }
             entries.append(Entry(name: name, bytes: Array(data)))
         }
+        guard danglingLinks.isEmpty else { throw MigrationFolderError(danglingLinks) }
         return try parse(path: path, entries: entries).get()
     }
 
@@ -102,15 +111,22 @@ public struct MigrationFolder: Sendable {
     private static func checkText(
         _ entry: Entry, display: String, problems: inout [MigrationFolderProblem]
     ) -> (sql: String, directives: MigrationDirectives)? {
-        guard let sql = String(validating: entry.bytes, as: UTF8.self) else {
+        guard let decoded = String(validating: entry.bytes, as: UTF8.self) else {
             problems.append(.invalidUTF8(file: display))
             return nil
         }
+        // psql skips a byte order mark at the start of a file; the server would read it as SQL.
+        // The checksum is over the bytes, mark included.
+        let sql = decoded.unicodeScalars.first == "\u{FEFF}" ? String(decoded.unicodeScalars.dropFirst()) : decoded
         let directives: MigrationDirectives
         switch MigrationDirectives.parse(firstLineOf: sql) {
         case .success(let parsed): directives = parsed
         case .failure(let problem):
             problems.append(.unknownDirective(file: display, directive: problem.directive))
+            return nil
+        }
+        if let line = MigrationDirectives.misplacedLine(in: sql) {
+            problems.append(.misplacedDirective(file: display, line: line))
             return nil
         }
         let statements = SQLStatementSplitter.split(sql)

@@ -3,6 +3,7 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
     case folderMissing(folder: String)
     case notADirectory(folder: String)
     case unreadable(path: String, reason: String)
+    case danglingSymlink(file: String, target: String)
     case noMigrations(folder: String)
     case badFileName(file: String)
     case versionNotPositive(file: String)
@@ -10,6 +11,7 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
     case duplicateVersion(version: Int64, files: [String])
     case downWithoutUp(file: String)
     case unknownDirective(file: String, directive: String)
+    case misplacedDirective(file: String, line: Int)
     case emptyMigration(file: String)
     case invalidUTF8(file: String)
     case transactionControl(file: String, line: Int, keyword: String)
@@ -22,6 +24,8 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
             return "\(folder): is not a directory; pass the migrations folder with --migrations DIR"
         case .unreadable(let path, let reason):
             return "\(path): cannot be read (\(reason))"
+        case .danglingSymlink(let file, let target):
+            return "\(file): symbolic link to \(target), which does not exist; fix the link or remove it"
         case .noMigrations(let folder):
             return "\(folder): holds no migrations (<version>_<name>.up.sql); add one with `schemagate new NAME`"
         case .badFileName(let file):
@@ -36,6 +40,8 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
             return "\(file): down file without its .up.sql; add the up file or delete this one"
         case .unknownDirective(let file, let directive):
             return "\(file): unknown directive '\(directive)' on line 1; known: \(MigrationDirectives.known.joined(separator: ", "))"
+        case .misplacedDirective(let file, let line):
+            return "\(file):\(line): schemagate directives are read from the first line only; move this one to line 1"
         case .emptyMigration(let file):
             return "\(file): holds no SQL statements; write the migration or delete the file"
         case .invalidUTF8(let file):

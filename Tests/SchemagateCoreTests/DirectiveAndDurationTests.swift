@@ -8,6 +8,8 @@ struct DirectiveAndDurationTests {
         #expect(try MigrationDirectives.parse(firstLineOf: "--schemagate:no-transaction").get().transactional == false)
         #expect(try MigrationDirectives.parse(firstLineOf: "SELECT 1; -- schemagate: no-transaction").get().transactional)
         #expect(try MigrationDirectives.parse(firstLineOf: "\n-- schemagate: no-transaction").get().transactional)
+        #expect(MigrationDirectives.misplacedLine(in: "\n-- schemagate: no-transaction") == 2)
+        #expect(MigrationDirectives.misplacedLine(in: "-- schemagate: no-transaction\nSELECT 1; -- schemagate, said twice") == nil)
         guard case .failure(let problem) = MigrationDirectives.parse(firstLineOf: "-- schemagate: no-transaction, turbo") else {
             Issue.record("accepted an unknown directive"); return
         }

@@ -57,6 +57,41 @@ struct MigrationFolderTests {
         #expect(problems(["1_a.up.sql": "-- schemagate: no-transaction\nSELECT 1;\nCOMMIT;"]).isEmpty)
     }
 
+    /// Directives are read from the first line only: one further down would be ignored, so it is
+    /// refused with its line. Text that only looks like one (in a string, a dollar quote, a block
+    /// comment) is not a directive.
+    @Test func directiveBelowTheFirstLine() {
+        #expect(problems(["1_a.up.sql": "SELECT 1;\n-- schemagate: no-transaction\nSELECT 2;"])
+                == [.misplacedDirective(file: "m/1_a.up.sql", line: 2)])
+        #expect(problems(["1_a.up.sql": "-- schemagate: no-transaction\nSELECT 1;", "1_a.down.sql": "\n\n  --  SchemaGate: no-transaction\nSELECT 2;"])
+                == [.misplacedDirective(file: "m/1_a.down.sql", line: 3)])
+        #expect(problems(["1_a.up.sql": "SELECT $$\n-- schemagate: no-transaction\n$$, '\n-- schemagate: x';\n/*\n-- schemagate: no-transaction\n*/\n-- schemagate runs this\n"]).isEmpty)
+        #expect(MigrationFolderProblem.misplacedDirective(file: "m/1_a.up.sql", line: 2).description
+                == "m/1_a.up.sql:2: schemagate directives are read from the first line only; move this one to line 1")
+    }
+
+    /// A nested block comment neither hides a COMMIT after it nor makes one inside it count.
+    @Test func transactionControlAfterNestedComments() {
+        #expect(problems(["1_a.up.sql": "SELECT 1;\n/* a /* b */ c */ COMMIT;"])
+                == [.transactionControl(file: "m/1_a.up.sql", line: 2, keyword: "COMMIT")])
+        #expect(problems(["1_a.up.sql": "/* a /* b */ COMMIT */ SELECT 1;"]).isEmpty)
+    }
+
+    /// psql skips a UTF-8 byte order mark at the start of a file, and so does schemagate; the
+    /// checksum still covers the file's exact bytes.
+    @Test func leadingByteOrderMarkIsSkipped() throws {
+        let bom: [UInt8] = [0xEF, 0xBB, 0xBF]
+        let up = bom + Array("-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n".utf8)
+        let folder = try MigrationFolder.parse(path: "m", entries: [
+            .init(name: "1_a.up.sql", bytes: up), .init(name: "1_a.down.sql", bytes: bom + Array("DROP INDEX i;".utf8)),
+        ]).get()
+        let migration = folder.migrations[0]
+        #expect(migration.transactional == false)
+        #expect(migration.upSQL == "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);\n")
+        #expect(migration.downSQL == "DROP INDEX i;")
+        #expect(migration.checksum == Checksum.sha256(up))
+    }
+
     @Test func invalidUTF8() {
         let result = MigrationFolder.parse(path: "m", entries: [.init(name: "1_a.up.sql", bytes: [0x53, 0xff, 0x3b])])
         guard case .failure(let error) = result else { Issue.record("accepted invalid UTF-8"); return }

@@ -51,6 +51,11 @@ struct BadInputTests {
         try expectRefused(folder: folder, code: 65, mentions: ["1_a.up.sql", "unknown directive 'no-transacton'", "no-transaction"])
     }
 
+    @Test func directiveBelowTheFirstLine() throws {
+        let folder = try makeFolder(["1_a.up.sql": "-- builds the index\n-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);"])
+        try expectRefused(folder: folder, code: 65, mentions: ["1_a.up.sql:2:", "first line"])
+    }
+
     @Test func emptyMigrationFile() throws {
         let folder = try makeFolder(["1_a.up.sql": "-- nothing here yet\n\n"])
         try expectRefused(folder: folder, code: 65, mentions: ["1_a.up.sql", "holds no SQL statements"])

@@ -1,5 +1,6 @@
 import Foundation
 import PostgresHarness
+import SchemagateCore
 import Testing
 
 @Suite("migrate, plan, history, validate, new against a real PostgreSQL")
@@ -71,6 +72,21 @@ struct MigrateTests {
         let database = try TestDatabase()
         _ = try schemagate(["migrate", "--database-url", database.url, "--migrations", exampleMigrations])
         #expect(try database.sql("SELECT down_sql FROM schemagate_history WHERE version = 1") == "DROP TABLE users;")
+    }
+
+    /// Files saved with a UTF-8 byte order mark run as psql runs them; the checksum is over the
+    /// bytes, mark included.
+    @Test func filesWithAByteOrderMarkApply() throws {
+        let database = try TestDatabase()
+        let table = "\u{FEFF}CREATE TABLE marked (id int);\n"
+        let folder = try makeFolder([
+            "1_table.up.sql": table,
+            "2_index.up.sql": "\u{FEFF}-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY marked_id ON marked (id);\n",
+        ])
+        let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(result.status == 0, "\(result.all)")
+        #expect(try database.version() == 2)
+        #expect(try database.sql("SELECT checksum FROM schemagate_history WHERE version = 1") == Checksum.sha256(Array(table.utf8)))
     }
 
     @Test func validateReportsEveryFolderProblemAndChecksums() throws {
