@@ -15,7 +15,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
     case unavailable = 69
     /// A migration failed; it was rolled back and recorded (EX_SOFTWARE).
     case migrationFailed = 70
-    /// The lock was lost to another instance (EX_TEMPFAIL).
+    /// `rollback` lost the lock mid-way: it must not be finished by another plan (EX_TEMPFAIL).
     case lockLost = 75
     /// The server refused authentication (EX_NOPERM).
     case authenticationFailed = 77
@@ -30,7 +30,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         case .invalidMigrations: return "the migrations folder or a checksum is invalid"
         case .unavailable: return "the database stayed unreachable past --lock-wait"
         case .migrationFailed: return "a migration failed (rolled back, recorded)"
-        case .lockLost: return "the lock was lost to another instance (nothing applied by this one)"
+        case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
         case .authenticationFailed: return "authentication refused"
         }
     }
