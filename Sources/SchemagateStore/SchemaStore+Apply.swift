@@ -115,11 +115,11 @@ extension SchemaStore {
         }
         try await connection.query(
             """
-            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error)
-            VALUES ($1::bigint, $2, $3, 'down', $4, $5::int, $6, now(), $7::float8, true, 'undo of an interrupted no-transaction migration')
+            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, settings_table)
+            VALUES ($1::bigint, $2, $3, 'down', $4, $5::int, $6, now(), $7::float8, true, 'undo of an interrupted no-transaction migration', $8)
             """,
             [String(dirty.version), dirty.name, dirty.checksum, identity.host, String(identity.pid), identity.id,
-             String(milliseconds(since: started))]
+             String(milliseconds(since: started)), settings]
         )
         return .applied(durationMilliseconds: milliseconds(since: started))
     }
@@ -135,12 +135,12 @@ extension SchemaStore {
               ON CONFLICT (key) DO UPDATE SET value = EXCLUDED.value
               RETURNING 1
             )
-            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, down_sql)
-            SELECT $2::bigint, $3, $4, 'up', $8, $9::int, $7, now() - $10::float8 * interval '1 millisecond', $10::float8, false, $5, $11
+            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, down_sql, settings_table)
+            SELECT $2::bigint, $3, $4, 'up', $8, $9::int, $7, now() - $10::float8 * interval '1 millisecond', $10::float8, false, $5, $11, $12
             FROM failure
             """,
             [SettingsKey.lastFailure, String(migration.version), migration.name, migration.checksum, error, sqlState,
-             identity.id, identity.host, String(identity.pid), String(durationMilliseconds), migration.downSQL]
+             identity.id, identity.host, String(identity.pid), String(durationMilliseconds), migration.downSQL, settings]
         )
     }
 
@@ -253,8 +253,8 @@ extension SchemaStore {
             ), cleared AS (
               DELETE FROM \(settings) WHERE key = $11 AND (value->>'version')::bigint <= $2::bigint
             ), recorded AS (
-              INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql)
-              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9)
+              INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql, settings_table)
+              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9, $14)
               RETURNING 1
             )
             SELECT pg_notify($10, $14 || ':' || $2::text) FROM version, recorded

@@ -53,10 +53,10 @@ extension SchemaStore {
     private func insertRepairRow(version: Int64, name: String, checksum: String, downSQL: String?, note: String, identity: InstanceIdentity) async throws {
         try await connection.query(
             """
-            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, down_sql)
-            VALUES ($1::bigint, $2, $3, 'repair', $4, $5::int, $6, now(), 0, true, $7, $8)
+            INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, error, down_sql, settings_table)
+            VALUES ($1::bigint, $2, $3, 'repair', $4, $5::int, $6, now(), 0, true, $7, $8, $9)
             """,
-            [String(version), name, checksum, identity.host, String(identity.pid), identity.id, note, downSQL]
+            [String(version), name, checksum, identity.host, String(identity.pid), identity.id, note, downSQL, settings]
         )
     }
 }

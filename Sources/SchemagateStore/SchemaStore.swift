@@ -33,10 +33,15 @@ public final class SchemaStore: Sendable {
     /// Creates the schema and both tables when missing (one statement when they exist).
     public func ensureTables() async throws {
         let existing = try await connection.query(
-            "SELECT to_regclass($1) IS NOT NULL AS settings, to_regclass($2) IS NOT NULL AS history",
+            """
+            SELECT to_regclass($1) IS NOT NULL AS settings, to_regclass($2) IS NOT NULL AS history,
+                   EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2)
+                           AND attname = 'settings_table' AND NOT attisdropped) AS scoped
+            """,
             [settings, history]
         )
-        if existing.first?.bool("settings") != true || existing.first?.bool("history") != true {
+        let row = existing.first
+        if row?.bool("settings") != true || row?.bool("history") != true || row?.bool("scoped") != true {
             try await createTables()
         }
     }
@@ -83,10 +88,16 @@ public final class SchemaStore: Sendable {
                         duration_ms double precision NOT NULL,
                         success boolean NOT NULL,
                         error text,
-                        down_sql text
+                        down_sql text,
+                        settings_table text
                     )
                     """
                 )
+                // Applications that share a schema (each with its own settings table) share the
+                // history table: every row belongs to the settings table it was recorded under.
+                // Rows from before that column belong to the first instance that adds it.
+                try await connection.query("ALTER TABLE \(history) ADD COLUMN IF NOT EXISTS settings_table text")
+                try await connection.query("UPDATE \(history) SET settings_table = $1 WHERE settings_table IS NULL", [settings])
                 try await connection.query("COMMIT")
                 return
             } catch let error as PQError where attempt < 5 && error.kind == .server &&
@@ -137,11 +148,11 @@ public final class SchemaStore: Sendable {
             FROM (SELECT (SELECT value::text FROM \(settings) WHERE key = $1) AS record) AS v
             LEFT JOIN LATERAL (
               SELECT DISTINCT ON (version) version, name, checksum, direction, down_sql
-              FROM \(history) WHERE success
+              FROM \(history) WHERE success AND settings_table = $2
               ORDER BY version, id DESC
             ) AS h ON true
             """,
-            [SettingsKey.schemaVersion]
+            [SettingsKey.schemaVersion, settings]
         ).rows
         let record = try rows.first?["record"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
         var applied: [Int64: AppliedMigration] = [:]
@@ -263,13 +274,15 @@ public final class SchemaStore: Sendable {
 
     /// Every history row, oldest first.
     public func historyEntries() async throws -> [HistoryEntry] {
-        try await connection.query(
+        try await ensureTables()
+        return try await connection.query(
             """
             SELECT version, name, checksum, direction, host, pid, instance,
                    to_char(started_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS started_at,
                    duration_ms, success, error, down_sql IS NOT NULL AS has_down
-            FROM \(history) ORDER BY id
-            """
+            FROM \(history) WHERE settings_table = $1 ORDER BY id
+            """,
+            [settings]
         ).rows.map(HistoryEntry.init(row:))
     }
 }
@@ -325,6 +338,9 @@ extension SchemaStore {
 
     /// The state, or version 0 with no history when schemagate has never run here.
     public func readStateIfPresent() async throws -> SchemaState {
-        try await tablesExist() ? try await schemaState() : SchemaState(version: 0)
+        guard try await tablesExist() else { return SchemaState(version: 0) }
+        // History from before rows were scoped to their settings table gets its column first.
+        try await ensureTables()
+        return try await schemaState()
     }
 }

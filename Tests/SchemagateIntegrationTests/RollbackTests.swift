@@ -117,4 +117,39 @@ struct RollbackTests {
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         #expect(try database.version() == 2)
     }
+
+    /// Two applications in one schema, each with its own settings table, share the history
+    /// table: neither's rows count for the other, so neither fails the other's checksums, and a
+    /// rollback of one never runs the other's down SQL.
+    @Test func twoApplicationsSharingASchemaKeepTheirHistoryApart() throws {
+        let database = try TestDatabase()
+        let appA = try makeFolder(["1_a_table.up.sql": "CREATE TABLE a_table (id int);\n", "1_a_table.down.sql": "DROP TABLE a_table;\n"])
+        let appB = try makeFolder(["1_b_table.up.sql": "CREATE TABLE b_table (id int);\n", "1_b_table.down.sql": "DROP TABLE b_table;\n"])
+        let a = ["--database-url", database.url, "--settings-table", "app_a_settings"]
+        let b = ["--database-url", database.url, "--settings-table", "app_b_settings"]
+        #expect(try schemagate(["migrate", "--migrations", appA] + a).status == 0)
+        #expect(try schemagate(["migrate", "--migrations", appB] + b).status == 0)
+        let again = try schemagate(["migrate", "--migrations", appA] + a)
+        #expect(again.status == 0, "\(again.all)")
+        let rollback = try schemagate(["rollback", "--to", "0", "--migrations", appA] + a)
+        #expect(rollback.status == 0, "\(rollback.all)")
+        #expect(try database.sql("SELECT to_regclass('a_table') IS NULL AND to_regclass('b_table') IS NOT NULL") == "t")
+        let history = try schemagate(["history"] + b)
+        #expect(history.status == 0 && history.stdout.contains("b_table") && !history.stdout.contains("a_table"), "\(history.all)")
+        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE settings_table IS NULL") == "0")
+    }
+
+    /// A history table from before rows were scoped gets its column on first use; its rows
+    /// belong to the settings table that adds it.
+    @Test func anUnscopedHistoryTableIsUpgradedInPlace() throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
+        try database.sql("ALTER TABLE schemagate_history DROP COLUMN settings_table")
+        let plan = try schemagate(["plan", "--database-url", database.url, "--migrations", folder])
+        #expect(plan.status == 0, "\(plan.all)")
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        #expect(try database.sql("SELECT string_agg(DISTINCT settings_table, ',') FROM schemagate_history") == "\"public\".\"schemagate_settings\"")
+        #expect(try database.version() == 2)
+    }
 }
