@@ -213,7 +213,8 @@ public struct Sidecar: Service {
             show(.failed, "failed: \(error.description)", error: error.description)
             metrics.recordFailure()
             notifier.notify("STATUS=failed: \(error.description)")
-            configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description))
+            configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
+                                                 exitCode: error.exitCode.rawValue))
             logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
             throw SidecarFailure(exitCode: error.exitCode.rawValue, message: error.description)
         }
@@ -225,7 +226,8 @@ public struct Sidecar: Service {
         } catch {
             show(.failed, "failed: \(error.description)", error: error.description)
             notifier.notify("STATUS=failed: \(error.description)")
-            configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description))
+            configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
+                                                 exitCode: SchemagateExitCode.invalidMigrations.rawValue))
             throw SidecarFailure(exitCode: SchemagateExitCode.invalidMigrations.rawValue, message: error.description)
         }
     }

@@ -11,8 +11,11 @@ public struct StateFile: Sendable {
         public var state: String
         public var version: Int64?
         public var message: String?
+        /// With `failed`: the code the daemon exits with, so `schemagate reload` exits the same.
+        public var exitCode: Int32?
 
-        public init(generation: Int, state: String, version: Int64? = nil, message: String? = nil) {
+        public init(generation: Int, state: String, version: Int64? = nil, message: String? = nil, exitCode: Int32? = nil) {
+            self.exitCode = exitCode
             self.generation = generation
             self.state = state
             self.version = version
@@ -30,6 +33,7 @@ public struct StateFile: Sendable {
     public func write(_ contents: Contents) {
         var text = "generation=\(contents.generation)\nstate=\(contents.state)\n"
         if let version = contents.version { text += "version=\(version)\n" }
+        if let exitCode = contents.exitCode { text += "exit_code=\(exitCode)\n" }
         if let message = contents.message { text += "message=\(message.replacingOccurrences(of: "\n", with: " "))\n" }
         try? text.write(toFile: path, atomically: true, encoding: .utf8)
     }
@@ -42,7 +46,8 @@ public struct StateFile: Sendable {
             fields[String(line[..<equals])] = String(line[line.index(after: equals)...])
         }
         guard let generation = fields["generation"].flatMap(Int.init), let state = fields["state"] else { return nil }
-        return Contents(generation: generation, state: state, version: fields["version"].flatMap { Int64($0) }, message: fields["message"])
+        return Contents(generation: generation, state: state, version: fields["version"].flatMap { Int64($0) }, message: fields["message"],
+                        exitCode: fields["exit_code"].flatMap { Int32($0) })
     }
 }
 

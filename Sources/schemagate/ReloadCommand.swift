@@ -37,7 +37,9 @@ struct ReloadCommand: AsyncParsableCommand {
                     print("reloaded: schema at \(now.version.map(String.init) ?? "?")")
                     return
                 case "failed":
-                    throw CommandFailure(.migrationFailed, "reload failed: \(now.message ?? "see the journal")")
+                    // The daemon's own exit code: a bad file is 65 for both, not 65 and 70.
+                    let code = now.exitCode.flatMap(SchemagateExitCode.init(rawValue:)) ?? .migrationFailed
+                    throw CommandFailure(code, "reload failed: \(now.message ?? "see the journal")")
                 default:
                     continue
                 }

@@ -171,6 +171,23 @@ struct DaemonNotifyTests {
         #expect(try database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2")
     }
 
+    /// A reload that meets a bad file: `schemagate reload` (the unit's ExecReload=) exits with
+    /// the same code as the daemon, 65, and names the file.
+    @Test func aReloadWithABadFileExitsLikeTheDaemon() async throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 1)
+        let state = "/tmp/sg-state-\(UUID().uuidString.prefix(8))"
+        let listener = try NotifyListener()
+        let daemon = try startDaemon(database, folder: folder, listener: listener, extra: ["--state-file", state])
+        guard await expectReady(listener, daemon) else { return }
+        try "SELECT 1;\n".write(toFile: folder + "/0002_Bad/Name.up.sql".replacingOccurrences(of: "/Name", with: "_x.down.sql"), atomically: true, encoding: .utf8)
+        let reload = try schemagate(["reload", "--pid", String(daemon.pid), "--state-file", state, "--timeout", "30s"])
+        let output = await daemon.finished()
+        #expect(output.status == 65, "\(output.all.suffix(800))")
+        #expect(reload.status == 65, "\(reload.all)")
+        #expect(reload.stderr.contains("0002_Bad_x.down.sql"), "\(reload.stderr)")
+    }
+
     @Test func sigtermMidMigrationRollsBackAndReleasesTheLock() async throws {
         let database = try TestDatabase()
         let folder = try auditFolder(count: 1, extra: ["0002_slow.up.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nINSERT INTO audit (version) VALUES (2);\n"])
