@@ -202,12 +202,33 @@ public final class Connection: @unchecked Sendable {
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return QueryResult(result)
+        case PGRES_COPY_IN, PGRES_COPY_OUT:
+            throw endCopy(inbound: PQresultStatus(result) == PGRES_COPY_IN)
         default:
             var error = PQError(result: result, fallbackMessage: lastErrorMessage)
             if connectionBroken { error.kind = .connectionLost }
             if error.sqlState == .queryCanceled, canceller.wasRequested { error.kind = .cancelled }
             throw error
         }
+    }
+
+    /// `COPY … FROM STDIN` waits for data that only psql's input could give, and `COPY … TO
+    /// STDOUT` streams rows nobody reads: end either at once, leave the connection usable, and
+    /// say why, instead of failing later with an empty message.
+    private func endCopy(inbound: Bool) -> PQError {
+        let message = inbound
+            ? "COPY … FROM STDIN needs data from psql's standard input, which a migration cannot give; use INSERT, or COPY FROM a file on the server"
+            : "COPY … TO STDOUT sends rows to psql's standard output, which a migration does not have; remove it, or COPY TO a file on the server"
+        if inbound {
+            _ = PQputCopyEnd(handle, message)
+        } else {
+            var buffer: UnsafeMutablePointer<CChar>?
+            while PQgetCopyData(handle, &buffer, 0) > 0 { PQfreemem(buffer) }
+        }
+        // Drain the results of the COPY and of anything after it in the same text.
+        while let next = PQgetResult(handle) { PQclear(next) }
+        if connectionBroken { return PQError(kind: .connectionLost, message: lastErrorMessage) }
+        return PQError(kind: .server, sqlState: SQLState("0A000"), message: message)
     }
 
     private func takeNotification() throws -> Notification? {

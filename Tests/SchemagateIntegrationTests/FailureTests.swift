@@ -80,6 +80,29 @@ struct FailureTests {
         }
     }
 
+    /// `COPY … FROM STDIN` cannot be fed by a migration: a failure that says so, in either kind
+    /// of file, rolled back or undone, and the connection stays usable for recording it.
+    @Test func copyFromStdinFailsWithAClearMessage() throws {
+        let files = [
+            "0002_copy.up.sql": "CREATE TABLE copied (id int);\nCOPY copied FROM STDIN;\n",
+            "0003_copy.up.sql": "-- schemagate: no-transaction\nCREATE TABLE IF NOT EXISTS copied (id int);\nCOPY copied FROM STDIN;\n",
+        ]
+        for (name, sql) in files {
+            let database = try TestDatabase()
+            var extra = [name: sql]
+            if name.hasPrefix("0003") {
+                extra["0002_plain.up.sql"] = "SELECT 1;\n"
+                extra["0003_copy.down.sql"] = "-- schemagate: no-transaction\nDROP TABLE IF EXISTS copied;\n"
+            }
+            let folder = try auditFolder(count: 1, extra: extra)
+            let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+            #expect(result.status == 70, "\(name): \(result.all)")
+            #expect(result.stderr.contains("\(name):") && result.stderr.contains("COPY … FROM STDIN needs data from psql's standard input"), "\(result.stderr)")
+            #expect(try database.sql("SELECT to_regclass('copied') IS NULL") == "t")
+            #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+        }
+    }
+
     /// `repair` must never record as applied a file that never ran: a new file numbered below
     /// the database's version is refused, with the way out, and nothing changes.
     @Test func repairRefusesAFileNumberedBelowTheDatabase() throws {
