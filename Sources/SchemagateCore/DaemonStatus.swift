@@ -1,6 +1,6 @@
 import Foundation
 
-/// What the daemon's status socket reports (SPEC 7): its state, the schema's version against the
+/// What the daemon's status socket reports (docs/reference.md, "Status socket"): its state, the schema's version against the
 /// target, what is still pending, who holds the lock and the last error. The daemon encodes it for
 /// `GET /status`; `schemagate status` decodes the same type, so both sides agree on every field.
 public struct DaemonStatus: Sendable, Equatable, Codable {

@@ -1,4 +1,4 @@
-/// The process exit codes scripts and systemd units rely on (SPEC 5). Permanent failures (2, 65,
+/// The process exit codes scripts and systemd units rely on (the table in docs/reference.md). Permanent failures (2, 65,
 /// 70, 77) belong in a unit's `RestartPreventExitStatus=`.
 public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
     case success = 0

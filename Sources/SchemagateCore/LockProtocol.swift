@@ -1,4 +1,4 @@
-/// The fleet lock protocol of SPEC 1 and 4 as a state machine: it is told what the database said
+/// The fleet lock protocol (docs/design.md) as a state machine: it is told what the database said
 /// and what time it is, and answers with the next thing to do. It performs no I/O, so every
 /// transition can be driven by a unit test; `Migrator` executes its actions.
 public struct LockProtocol: Sendable {

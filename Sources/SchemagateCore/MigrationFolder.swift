@@ -1,6 +1,6 @@
 import Foundation
 
-/// The migrations of one folder, sorted by version and checked against the rules of SPEC 2.
+/// The migrations of one folder, sorted by version and checked against the folder rules (README, "Migrations folder").
 /// `parse` is pure and works on an in-memory file list; `load` reads the folder from disk.
 public struct MigrationFolder: Sendable {
     /// A file in the folder: its name and exact bytes.

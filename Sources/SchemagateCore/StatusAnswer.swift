@@ -1,4 +1,4 @@
-/// How each status endpoint answers for a given daemon state (SPEC 7), decided apart from the HTTP
+/// How each status endpoint answers for a given daemon state, decided apart from the HTTP
 /// server so that every case is a unit test: `/healthz` and `/wait` status codes, the `/wait`
 /// timeout a client may ask for, and the exit code `schemagate status` returns.
 public enum StatusAnswer {

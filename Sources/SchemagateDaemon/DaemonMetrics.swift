@@ -6,7 +6,7 @@ import SchemagateCore
 import SchemagateStore
 import Synchronization
 
-/// The daemon's metrics (SPEC 7's `GET /metrics`), recorded through swift-metrics into a
+/// The daemon's metrics (`GET /metrics`), recorded through swift-metrics into a
 /// Prometheus registry of its own (no process-wide bootstrap, so tests can build several).
 public final class DaemonMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()

@@ -1,7 +1,7 @@
 import Synchronization
 import Systemd
 
-/// sd_notify messages held back until the status socket answers (SPEC 6: nothing is reported
+/// sd_notify messages held back until the status socket answers (nothing is reported
 /// before it is bound), so that connecting to the database can overlap the server's start
 /// instead of waiting for it. Once open, messages go straight through, in order.
 final class ReportGate: Sendable {

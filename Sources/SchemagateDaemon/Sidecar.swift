@@ -8,7 +8,7 @@ import Synchronization
 import Systemd
 import UnixSignals
 
-/// The sidecar of SPEC 6: brings the schema to the target with the fleet protocol, tells systemd
+/// The sidecar: brings the schema to the target with the fleet protocol, tells systemd
 /// (`READY=1` only at or past the target, `STATUS=`, `EXTEND_TIMEOUT_USEC=` while progressing),
 /// then keeps watching the version; SIGHUP re-reads the folder and migrates to the new target
 /// (`RELOADING=1` … `READY=1`); graceful shutdown (SIGTERM) cancels the in-flight statement, rolls

@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import SchemagateCore
 
-/// SPEC 7's read-only endpoints: `/status`, `/healthz`, `/wait?timeout=S`, `/metrics`; any other
+/// The read-only endpoints: `/status`, `/healthz`, `/wait?timeout=S`, `/metrics`; any other
 /// path is 404 and any method but GET is 405. How each answers is `StatusAnswer`'s decision.
 enum StatusRoutes {
     static func router(board: StatusBoard, metrics: DaemonMetrics) -> Router<BasicRequestContext> {

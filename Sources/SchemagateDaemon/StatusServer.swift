@@ -7,7 +7,7 @@ import SchemagateCore
 import ServiceLifecycle
 import Synchronization
 
-/// Serves SPEC 7's endpoints over the Unix socket (and over TCP with `--http`), with Hummingbird.
+/// Serves the status endpoints over the Unix socket (and over TCP with `--http`), with Hummingbird.
 /// `listening()` returns once every listener is bound and the socket's mode is set, so the sidecar
 /// reports nothing before the socket answers. Listed first in the service group, it is shut down
 /// last: `/status` keeps answering while the sidecar rolls back and releases the lock.

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The status socket's file (SPEC 7): claimed before binding so that a second daemon on the same
+/// The status socket's file: claimed before binding so that a second daemon on the same
 /// path fails with a clear error instead of stealing a live daemon's socket, a stale file from a
 /// crashed run is replaced, and a path too long for `sun_path` is refused up front. A lock file
 /// beside the socket (`<path>.lock`, held with `flock` for the daemon's life) makes the claim safe

@@ -2,7 +2,7 @@ import Foundation
 import PQ
 import SchemagateCore
 
-/// The coordination rows of SPEC 3 on one connection: the settings table (version, lock, last
+/// The coordination rows (docs/design.md, "The rows") on one connection: the settings table (version, lock, last
 /// failure) and the history table. Identifiers are quoted with libpq's own function; every value
 /// travels as a query parameter.
 public final class SchemaStore: Sendable {

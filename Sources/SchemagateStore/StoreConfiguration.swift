@@ -25,7 +25,7 @@ public struct StoreConfiguration: Sendable {
     }
 }
 
-/// Settings keys (SPEC 3).
+/// The settings table's keys.
 enum SettingsKey {
     static let schemaVersion = "schema_version"
     static let migrationLock = "migration_lock"

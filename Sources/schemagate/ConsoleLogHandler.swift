@@ -4,7 +4,7 @@ import SchemagateCore
 import Systemd
 
 /// Log lines on stderr for people (`text`) or for log shippers (`json`, one object a line).
-/// Metadata keys are the event fields of SPEC 8 in lower case.
+/// Metadata keys are the journal's event fields in lower case.
 struct ConsoleLogHandler: LogHandler {
     enum Format: String { case text, json }
 

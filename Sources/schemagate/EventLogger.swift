@@ -2,7 +2,7 @@ import Logging
 import SchemagateCore
 import SchemagateStore
 
-/// Turns migrator events into log entries with SPEC 8's fields (event, version, migration,
+/// Turns migrator events into log entries with the journal's fields (event, version, migration,
 /// duration_ms, lock_owner). Progress is logged once per change, never as a flood.
 struct EventLogger: Sendable {
     let logger: Logger

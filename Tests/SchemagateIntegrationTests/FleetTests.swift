@@ -2,7 +2,7 @@ import Foundation
 import PostgresHarness
 import Testing
 
-/// SPEC 9's guarantees with real processes against a real server; assertions are on what the
+/// The fleet's guarantees (never twice, never half, nothing lost) with real processes against a real server; assertions are on what the
 /// database holds afterwards.
 @Suite("fleet coordination", .serialized)
 struct FleetTests {

@@ -3,7 +3,7 @@ import PostgresHarness
 import PQ
 import Testing
 
-/// SPEC 7's status socket, asked by curl (a client no one here wrote) and by `schemagate status`
+/// The status socket, asked by curl (a client no one here wrote) and by `schemagate status`
 /// and `wait`, in every state the daemon can be in.
 @Suite("status socket: endpoints, clients, the socket file, bad clients")
 struct StatusSocketTests {
@@ -82,7 +82,7 @@ struct StatusSocketTests {
           'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 600, 'session_visible', false))
         """)
         let daemon = try startDaemon(database, folder: folder)
-        // SPEC 6: the socket answers before anything is reported.
+        // The socket answers before anything is reported.
         #expect(await daemon.listener.waitFor { $0 == "STATUS=starting" })
         #expect(try curl(daemon.socket, "/status").code == 200)
 
