@@ -1,4 +1,4 @@
-"""The measurements behind scripts/bench (issue 7). Every scenario runs against its own database on
+"""The measurements behind scripts/bench. Every scenario runs against its own database on
 the throwaway server scripts/bench started; each figure is wall-clock on this machine, reported as
 median with min-max over repeated runs, beside a floor measured in the same run, and their ratio.
 Nothing here asserts a figure: it prints a table and writes a Markdown report."""

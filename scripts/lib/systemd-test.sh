@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The sidecar under a real systemd: boots a container with systemd-nspawn over an overlay of this
 # machine's root filesystem, installs the built schemagate with the units from systemd/, and
-# checks SPEC 6 and 8 there with systemctl and journalctl. Prints "ok: …" per check; exits
+# checks its sd_notify messages and journal entries there (docs/reference.md, "systemd
+# notifications" and "Logs") with systemctl and journalctl. Prints "ok: …" per check; exits
 # non-zero with "FAIL: …" at the first failed one. Always tears the container down.
 # Usage: systemd-test.sh SCHEMAGATE_BINARY REPOSITORY_DIR
 set -euo pipefail
@@ -22,7 +23,7 @@ cp -r "$REPO/migrations" "$ROOT/srv/app/migrations"
 printf 'SELECT pg_sleep(2);\nCREATE TABLE audit_slow (id int);\n' >"$ROOT/srv/app/migrations/0005_slow_step.up.sql"
 mkdir -p "$ROOT/srv/bad/migrations" "$ROOT/srv/slow/migrations"
 printf 'CREATE TABLE ok_table (id int);\n' >"$ROOT/srv/bad/migrations/0001_ok.up.sql"
-# Fails with an error message of two lines: it must stay one journal entry (SPEC 8).
+# Fails with an error message of two lines: it must stay one journal entry.
 printf "DO \$\$ BEGIN RAISE EXCEPTION E'broken on purpose\\\\nsecond line of the error'; END \$\$;\n" >"$ROOT/srv/bad/migrations/0002_broken.up.sql"
 printf 'CREATE TABLE slow_table (id int);\nSELECT pg_sleep(60);\n' >"$ROOT/srv/slow/migrations/0001_very_slow.up.sql"
 for app in app app2 bad slow; do
