@@ -76,7 +76,10 @@ struct ConnectAttempt {
                     line = String(line[..<range.upperBound]) + rest.dropFirst(7)
                 }
             }
-            lines.append(line.trimmingTrailingNewlines())
+            // libpq indents continuation lines with a tab ("\tIs the server running…"): one
+            // line for people means single spaces.
+            let words = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+            if !words.isEmpty { lines.append(words.joined(separator: " ")) }
         }
         return PQError(kind: .connectionFailed, sqlState: sqlState, message: lines.joined(separator: "; "))
     }

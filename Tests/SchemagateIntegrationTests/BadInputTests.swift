@@ -129,6 +129,9 @@ struct BadInputTests {
         #expect(result.status == 69, "\(result.all)")
         #expect(result.stderr.contains("schemagate: database unreachable:"))
         #expect(result.stderr.contains("127.0.0.1"))
+        // libpq's continuation lines are one line with single spaces, and text logs carry a zone.
+        #expect(!result.stderr.contains("\t"), "\(result.stderr)")
+        #expect(result.stderr.contains(#/\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z /#), "\(result.stderr)")
     }
 
     @Test func wrongPasswordIsRefusedAndNeverShown() throws {
