@@ -49,7 +49,7 @@ public struct MigrationDirectives: Equatable, Sendable {
 }
 
 extension StringProtocol {
-    func trimmingWhitespace() -> Substring {
+    public func trimmingWhitespace() -> Substring {
         let text = Substring(self)
         let start = text.firstIndex { !$0.isWhitespace } ?? text.endIndex
         let end = text.lastIndex { !$0.isWhitespace }.map { text.index(after: $0) } ?? start
