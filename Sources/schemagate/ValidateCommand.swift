@@ -43,7 +43,7 @@ struct ValidateCommand: AsyncParsableCommand {
             }
         }
         if let dirty = state.dirty {
-            problems.append("version \(dirty.version) (\(dirty.name)) is marked dirty: an interrupted no-transaction migration")
+            problems.append("version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) is marked dirty: an interrupted no-transaction migration")
         }
         problems.forEach { print($0) }
         if !problems.isEmpty {

@@ -38,10 +38,41 @@ struct MigrationFolderTests {
         #expect(plain.migrations[0].transactional)
     }
 
+    @Test func titlesAsOtherToolsWriteThem() throws {
+        let folder = try parse([
+            "000056_upgrade_channels_v6.0.up.sql": "SELECT 1;", "000056_upgrade_channels_v6.0.down.sql": "SELECT 2;",
+            "000089_add-channelid-to-reaction.up.sql": "SELECT 3;",
+            "000090_Add Users (ÄÖ).up.sql": "SELECT 4;",
+        ]).get()
+        #expect(folder.migrations.map(\.name) == ["upgrade_channels_v6.0", "add-channelid-to-reaction", "Add Users (ÄÖ)"])
+        #expect(folder.migrations[0].downSQL == "SELECT 2;")
+        #expect(folder.migrations.map { MigrationTitle.shown($0.name) }
+                == ["upgrade_channels_v6.0", "add-channelid-to-reaction", "\"Add Users (ÄÖ)\""])
+        #expect(MigrationTitle.shown("say \"hi\"") == "\"say \\\"hi\\\"\"")
+        // One up per version and titles must agree, whatever they hold.
+        #expect(problems(["1_a.b.up.sql": "SELECT 1;", "1_a-b.down.sql": "SELECT 1;"])
+                == [.duplicateVersion(version: 1, files: ["m/1_a-b.down.sql", "m/1_a.b.up.sql"])])
+        #expect(problems(["2_B.down.sql": "SELECT 1;", "1_a.up.sql": "SELECT 1;"]) == [.downWithoutUp(file: "m/2_B.down.sql")])
+    }
+
+    @Test func emptyAndCommentOnlyDownsAreNoOps() throws {
+        let folder = try parse([
+            "1_a.up.sql": "SELECT 1;", "1_a.down.sql": "",
+            "2_b.up.sql": "SELECT 2;", "2_b.down.sql": "-- nothing to undo\n/* really */\n",
+        ]).get()
+        #expect(folder.migrations.map(\.downSQL) == ["", "-- nothing to undo\n/* really */\n"])
+        #expect(problems(["1_a.up.sql": "", "1_a.down.sql": ""]) == [.emptyMigration(file: "m/1_a.up.sql")])
+        #expect(MigrationFolderProblem.emptyMigration(file: "m/1_a.up.sql").description.contains("SELECT 1;"))
+        #expect(!MigrationFolderProblem.emptyMigration(file: "m/1_a.up.sql").description.contains("delete"))
+    }
+
     @Test func everyRuleNamesTheFile() {
         #expect(problems([:]) == [.noMigrations(folder: "m")])
         #expect(problems(["x.sql": "SELECT 1;"]) == [.badFileName(file: "m/x.sql")])
-        #expect(problems(["1_A.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_A.up.sql")])
+        #expect(problems(["1_.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_.up.sql")])
+        #expect(problems(["1_a\u{7}b.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a\u{7}b.up.sql")])
+        #expect(problems(["1_a\tb.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a\tb.up.sql")])
+        #expect(problems(["v1_a.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/v1_a.up.sql")])
         #expect(problems(["1_a.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a.sql")])
         #expect(problems(["0_a.up.sql": "SELECT 1;"]) == [.versionNotPositive(file: "m/0_a.up.sql")])
         #expect(problems(["1234567890123456789_a.up.sql": "SELECT 1;"]) == [.versionTooLarge(file: "m/1234567890123456789_a.up.sql")])
