@@ -34,6 +34,8 @@ struct MigrationFolderTests {
     @Test func noTransactionDirective() throws {
         let folder = try parse(["1_a.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);"]).get()
         #expect(folder.migrations[0].transactional == false)
+        let morph = try parse(["1_a.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON t (c);"]).get()
+        #expect(morph.migrations[0].transactional == false)
         let plain = try parse(["1_a.up.sql": "-- a comment\nSELECT 1;"]).get()
         #expect(plain.migrations[0].transactional)
     }

@@ -22,7 +22,7 @@ struct AdoptedFolderTests {
             "000001_Create-Users.down.sql": "DROP TABLE users;",
             "000002_upgrade_users_v6.0.up.sql": "ALTER TABLE users ADD COLUMN email text;",
             "000002_upgrade_users_v6.0.down.sql": "",
-            "000003_add-index.up.sql": "CREATE INDEX users_email_idx ON users (email);",
+            "000003_add-index.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
             "000003_add-index.down.sql": "-- the index goes with its table\n/* nothing to undo */\n",
         ])
         let empty = try schemaDump(database)
