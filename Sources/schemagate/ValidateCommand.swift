@@ -12,6 +12,7 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
     @Flag(help: "Check the folder only; do not connect.") var offline = false
+    @Flag(help: "Also say, per migration, how it will run (transaction or not, which directive) and what its down does.") var explain = false
 
     func run() async throws {
         let migrations: MigrationFolder
@@ -22,6 +23,9 @@ struct ValidateCommand: AsyncParsableCommand {
             throw CommandFailure(.invalidMigrations, "\(folder.path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
         }
         print("\(folder.path): \(migrations.migrations.count) migrations, highest \(migrations.highestVersion ?? 0)")
+        if explain {
+            migrations.migrations.forEach { MigrationExplanation($0).lines.forEach { print($0) } }
+        }
         if offline { return }
         let store = try await database.openStore()
         defer { store.connection.close() }

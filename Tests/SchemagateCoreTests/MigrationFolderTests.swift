@@ -68,6 +68,23 @@ struct MigrationFolderTests {
         #expect(!MigrationFolderProblem.emptyMigration(file: "m/1_a.up.sql").description.contains("delete"))
     }
 
+    @Test func explanationSaysHowEachFileRuns() throws {
+        let folder = try parse([
+            "1_Users.v2.up.sql": "CREATE TABLE u (id int);\nCREATE TABLE v (id int);", "1_Users.v2.down.sql": "-- nothing\n",
+            "2_idx.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON u (id);",
+            "2_idx.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY i;",
+            "3_x y.up.sql": "SELECT 1;",
+        ]).get()
+        #expect(folder.migrations.map { MigrationExplanation($0).lines } == [
+            ["m/1_Users.v2.up.sql: version 1 (Users.v2), 2 statements in one transaction",
+             "  down m/1_Users.v2.down.sql: no statements, a no-op: rollback passes this version and records it"],
+            ["m/2_idx.up.sql: version 2 (idx), 1 statement one by one outside a transaction (first line `-- morph:nontransactional`)",
+             "  down m/2_idx.down.sql: 1 statement one by one outside a transaction (first line `-- schemagate: no-transaction`)"],
+            ["m/3_x y.up.sql: version 3 (\"x y\"), 1 statement in one transaction",
+             "  no down file: rollback refuses this version unless a down SQL was stored when it was applied"],
+        ])
+    }
+
     @Test func everyRuleNamesTheFile() {
         #expect(problems([:]) == [.noMigrations(folder: "m")])
         #expect(problems(["x.sql": "SELECT 1;"]) == [.badFileName(file: "m/x.sql")])
