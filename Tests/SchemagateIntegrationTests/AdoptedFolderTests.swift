@@ -47,4 +47,48 @@ struct AdoptedFolderTests {
         #expect(try schemaDump(database) == applied)
         #expect(applied.contains("CREATE INDEX users_email_idx"))
     }
+
+    /// Eight processes race on a corpus with a `DO` body holding semicolons and quotes in comments
+    /// and a morph no-transaction file; the result is applied once and equals psql's on the same files.
+    @Test func eightProcessesMatchPsqlOnTheSameFiles() async throws {
+        let files = [
+            "001_Create.Accounts.up.sql": "CREATE TABLE accounts (id bigint PRIMARY KEY, note text DEFAULT 'it''s; fine');",
+            "001_Create.Accounts.down.sql": "DROP TABLE accounts;",
+            "002_seed-With-DO.up.sql": """
+            DO $$
+            BEGIN
+              -- a comment with a ; and a ' quote
+              /* and "another"; one */
+              IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'ledger') THEN
+                EXECUTE 'CREATE TABLE ledger (id int, memo text)';
+              END IF;
+            END
+            $$;
+            """,
+            "002_seed-With-DO.down.sql": "-- ledger is left for the operator\n",
+            "003_Index_v1.0.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY ledger_id_idx ON ledger (id);",
+            "003_Index_v1.0.down.sql": "",
+        ]
+        let folder = try makeFolder(files)
+        let reference = try TestDatabase()
+        for name in files.keys.filter({ $0.hasSuffix(".up.sql") }).sorted() {
+            let run = try ProcessRunner.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+                                             "--dbname=\(reference.url)", "-f", folder + "/" + name])
+            #expect(run.status == 0, "\(run.all)")
+        }
+        let database = try TestDatabase()
+        var processes: [RunningProcess] = []
+        for _ in 1...8 {
+            processes.append(try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder]))
+        }
+        for process in processes {
+            let output = await process.finished()
+            #expect(output.status == 0, "\(output.all)")
+        }
+        #expect(try database.version() == 3)
+        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE success AND direction = 'up'") == "3")
+        let dump = try schemaDump(database)
+        #expect(dump == (try schemaDump(reference)))
+        #expect(dump.contains("ledger_id_idx"))
+    }
 }
