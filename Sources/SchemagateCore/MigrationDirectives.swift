@@ -8,6 +8,11 @@ public struct MigrationDirectives: Equatable, Sendable {
     static func parse(firstLineOf sql: String) -> Result<MigrationDirectives, DirectiveProblem> {
         var directives = MigrationDirectives()
         let firstLine = sql.prefix { $0 != "\n" && $0 != "\r\n" }
+        // Mattermost's morph marks a file the same way; its meaning is exactly `no-transaction`.
+        if firstLine.trimmingWhitespace() == "-- morph:nontransactional" {
+            directives.transactional = false
+            return .success(directives)
+        }
         guard let list = directiveList(in: firstLine) else { return .success(directives) }
         let words = list.split(separator: ",").map { $0.trimmingWhitespace() }
         guard !words.isEmpty, !words.contains(where: \.isEmpty) else {

@@ -101,7 +101,7 @@ public struct MigrationFolder: Sendable {
                 continue
             }
             let up = checkText(upEntry, display: display(upEntry.name), problems: &problems)
-            let down = downFiles.first.flatMap { checkText($0.1, display: display($0.1.name), problems: &problems) }
+            let down = downFiles.first.flatMap { checkText($0.1, display: display($0.1.name), emptyIsNoOp: true, problems: &problems) }
             guard let up, downFiles.isEmpty || down != nil else { continue }
             migrations.append(Migration(
                 version: version, name: upName.name, versionText: upName.versionText,
@@ -115,9 +115,11 @@ public struct MigrationFolder: Sendable {
         return .success(MigrationFolder(path: path, migrations: migrations))
     }
 
-    /// Decodes one file and checks its directives and statements.
+    /// Decodes one file and checks its directives and statements. An empty or comment-only down
+    /// file is a deliberate no-op (folders written for other tools hold many); an empty up file
+    /// is almost always a mistake.
     private static func checkText(
-        _ entry: Entry, display: String, problems: inout [MigrationFolderProblem]
+        _ entry: Entry, display: String, emptyIsNoOp: Bool = false, problems: inout [MigrationFolderProblem]
     ) -> (sql: String, directives: MigrationDirectives)? {
         guard let decoded = String(validating: entry.bytes, as: UTF8.self) else {
             problems.append(.invalidUTF8(file: display))
@@ -138,7 +140,7 @@ public struct MigrationFolder: Sendable {
             return nil
         }
         let statements = SQLStatementSplitter.split(sql)
-        guard !statements.isEmpty else {
+        guard !statements.isEmpty || emptyIsNoOp else {
             problems.append(.emptyMigration(file: display))
             return nil
         }

@@ -39,7 +39,7 @@ struct NewCommand: ParsableCommand {
         let up = joinedPath(path, "\(version)_\(name).up.sql")
         let down = joinedPath(path, "\(version)_\(name).down.sql")
         guard manager.createFile(atPath: up, contents: Data("-- \(version) \(name): write the migration here.\n".utf8)),
-              manager.createFile(atPath: down, contents: Data("-- \(version) \(name): undo the migration here, or delete this file.\n".utf8))
+              manager.createFile(atPath: down, contents: Data("-- \(version) \(name): write the undo here. Left like this (comments only), rolling back this version does nothing; delete the file to make rollback refuse instead.\n".utf8))
         else {
             throw CommandFailure(.usage, "\(path): cannot create files there; check the folder's permissions")
         }

@@ -41,7 +41,7 @@ struct PlanCommand: AsyncParsableCommand {
         print("database: \(store.connection.parameterStatus("server_version").map { "PostgreSQL \($0), " } ?? "")schema at version \(plan.current)")
         print("target:   \(plan.target)\(plan.isAhead ? " (the database is ahead: nothing to apply)" : "")")
         if let dirty = plan.recovery {
-            print("dirty:    \(dirty.version) \(dirty.name) was interrupted; its down SQL runs first")
+            print("dirty:    \(dirty.version) \(MigrationTitle.shown(dirty.name)) was interrupted; its down SQL runs first")
         }
         if plan.pending.isEmpty {
             print("pending:  none")

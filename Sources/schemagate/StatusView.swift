@@ -17,7 +17,7 @@ struct StatusView {
     var text: String {
         var lines = ["\(paint(bullet, stateColour)) \(line)"]
         lines.append(row("schema", versions))
-        lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map(\.name).joined(separator: ", ")))
+        lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
         lines.append(row("lock", lockText))
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
