@@ -1,4 +1,5 @@
 import FoundationEssentials
+import Glibc
 
 /// The migrations of one folder, sorted by version and checked against the folder rules (README, "Migrations folder").
 /// `parse` is pure and works on an in-memory file list; `load` reads the folder from disk.
@@ -61,7 +62,7 @@ public struct MigrationFolder: Sendable {
     /// Why a folder could not be listed, in the words of the system error beneath FileManager's.
     private static func reason(_ error: any Error) -> String {
         if let posix = (error as? CocoaError)?.underlying as? POSIXError {
-            return "\(posix.code)"
+            return String(cString: strerror(posix.code.rawValue))
         }
         return "\(error)"
     }
