@@ -25,7 +25,7 @@ struct RepairCommand: AsyncParsableCommand {
             try await store.bootstrap()
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
-                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); repair when no migration runs")
+                throw CommandFailure(.lockHeld, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); repair when no migration runs")
             }
             let report: RepairReport
             do {

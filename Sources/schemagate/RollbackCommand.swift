@@ -32,7 +32,7 @@ struct RollbackCommand: AsyncParsableCommand {
             _ = try plan(folder: folder, state: try await store.schemaState())
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
-                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); roll back when no migration runs")
+                throw CommandFailure(.lockHeld, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); roll back when no migration runs")
             }
             // A long down file must not let the lease run out under it: renewed beside the steps.
             let renewer = LeaseRenewer(
