@@ -30,13 +30,13 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         switch self {
         case .success: return "done"
         case .noDaemon: return "no daemon answered (status, wait)"
-        case .usage: return "usage or configuration error (fix the command line, environment or role; retrying will not help)"
-        case .notReady: return "not ready (status; wait and reload: not by the timeout)"
+        case .usage: return "usage or configuration error (retrying will not help)"
+        case .notReady: return "not ready (status; wait, reload: by the timeout)"
         case .failed: return "failed (status)"
         case .invalidMigrations: return "the migrations folder or a checksum is invalid"
         case .unavailable: return "the database stayed unreachable past --lock-wait"
         case .migrationFailed: return "a migration failed (rolled back, recorded)"
-        case .lockHeld: return "a live holder kept the migration lock past --lock-wait (nothing changed; run again later)"
+        case .lockHeld: return "a live holder kept the lock past --lock-wait (run again later)"
         case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
         case .authenticationFailed: return "authentication refused"
         }
