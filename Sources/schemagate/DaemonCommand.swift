@@ -34,7 +34,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group that may use the status socket (mode 0660; default: the daemon's group).", valueName: "group"))
     var socketGroup: String?
 
-    @Option(help: ArgumentHelp("Also serve the status endpoints on TCP, e.g. 127.0.0.1:9187 (for probes).", valueName: "addr:port"))
+    @Option(help: ArgumentHelp("Also serve the status endpoints on TCP, e.g. 127.0.0.1:8473 (for probes).", valueName: "addr:port"))
     var http: String?
 
     @Option(help: ArgumentHelp("Close a status connection that sends nothing for this long, a half-sent request included (default 10s).", valueName: "duration"))
