@@ -17,6 +17,8 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var target: TargetOption
+    @OptionGroup var locking: LockingOptions
     @OptionGroup var runOptions: RunOptions
 
     @Option(help: ArgumentHelp("What to do when the schema falls behind the target after ready: warn or exit (default warn).", valueName: "policy"))
@@ -50,8 +52,8 @@ struct DaemonCommand: AsyncParsableCommand {
         let configuration = SidecarConfiguration(
             migrator: Migrator.Configuration(
                 connectionString: try database.connectionString(),
-                store: try database.storeConfiguration(),
-                target: try folder.targetVersion(),
+                store: try database.storeConfiguration(locking),
+                target: try target.targetVersion(),
                 lockWait: try runOptions.lockWaitDuration()
             ),
             migrationsPath: folder.path,

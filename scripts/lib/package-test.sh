@@ -33,7 +33,7 @@ inside test ! -e /usr/bin/schemagate || fail "a schemagate binary is in the cont
 
 # --- apt install ./schemagate_*.deb ------------------------------------------------------------------
 # Offline: the dependencies are on this machine already, so apt resolves them without downloading.
-inside env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends --no-download /var/tmp/schemagate.deb \
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /var/tmp/schemagate.deb \
     >"$BASE/install.log" 2>&1 || fail "apt install ./schemagate.deb failed: $(cat "$BASE/install.log")"
 [ "$(inside dpkg-query -W -f='${Status}' schemagate)" = "install ok installed" ] || fail "not installed"
 packaged=$(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/bin/schemagate | sha256sum | cut -d' ' -f1)
