@@ -35,6 +35,10 @@ struct ReloadCommand: AsyncParsableCommand {
             if let now = file.read(), now.generation > before.generation {
                 switch now.state {
                 case "ready":
+                    // Still ready, but the reload did nothing: the re-read database URL was refused.
+                    if let code = now.exitCode.flatMap(SchemagateExitCode.init(rawValue:)), code != .success {
+                        throw CommandFailure(code, now.message ?? "reload refused; see the journal")
+                    }
                     print("reloaded: schema at \(now.version.map(String.init) ?? "?")")
                     return
                 case "failed":
