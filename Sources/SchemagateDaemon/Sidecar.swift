@@ -211,11 +211,15 @@ public struct Sidecar: Service {
         } catch let error as MigrateError {
             if case .stopped = error { throw error }
             show(.failed, "failed: \(error.description)", error: error.description)
-            metrics.recordFailure()
+            // The counter is for failed migration SQL alone, not for every way a run can end.
+            switch error {
+            case .migrationFailed, .recoveryFailed: metrics.recordFailure()
+            default: break
+            }
             notifier.notify("STATUS=failed: \(error.description)")
             configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
                                                  exitCode: error.exitCode.rawValue))
-            logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
+            logger.error("\(error.description)", metadata: ["event": "\((error.event ?? .migrationFailed).rawValue)"])
             throw SidecarFailure(exitCode: error.exitCode.rawValue, message: error.description)
         }
     }
@@ -228,6 +232,7 @@ public struct Sidecar: Service {
             notifier.notify("STATUS=failed: \(error.description)")
             configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
                                                  exitCode: SchemagateExitCode.invalidMigrations.rawValue))
+            logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationsInvalid.rawValue)"])
             throw SidecarFailure(exitCode: SchemagateExitCode.invalidMigrations.rawValue, message: error.description)
         }
     }

@@ -21,8 +21,8 @@ struct BaselineCommand: AsyncParsableCommand {
     var historyTable: String?
 
     @OptionGroup var database: DatabaseOptions
-    @Option(help: ArgumentHelp("Migrations folder (default ./migrations).", valueName: "dir"))
-    var migrations: String?
+    @OptionGroup var folder: FolderOptions
+    @OptionGroup var locking: LockingOptions
     @OptionGroup var runOptions: RunOptions
 
     func validate() throws {
@@ -40,15 +40,9 @@ struct BaselineCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
-        let folder: MigrationFolder
-        do {
-            folder = try MigrationFolder.load(path: path)
-        } catch {
-            throw CommandFailure(.invalidMigrations, error.description)
-        }
+        let folder = try self.folder.load()
         let identity = InstanceIdentity.current()
-        let store = try await database.openStore()
+        let store = try await database.openStore(locking)
         defer { store.connection.close() }
         do {
             // Planned before anything is written, so that a refusal leaves the database as it was.
@@ -56,7 +50,7 @@ struct BaselineCommand: AsyncParsableCommand {
             try await store.bootstrap()
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
-                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); baseline when no migration runs")
+                throw CommandFailure(.lockHeld, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); baseline when no migration runs")
             }
             let outcome: ApplyOutcome
             let recorded: BaselinePlan

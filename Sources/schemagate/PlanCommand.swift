@@ -12,11 +12,12 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var targetOption: TargetOption
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let migrations = try folder.load()
-        let target = try folder.targetVersion()
+        let target = try targetOption.targetVersion()
         let store = try await database.openStore()
         defer { store.connection.close() }
         let state: SchemaState

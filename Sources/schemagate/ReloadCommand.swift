@@ -49,6 +49,6 @@ struct ReloadCommand: AsyncParsableCommand {
                 throw CommandFailure(.failed, "the daemon (pid \(pid)) exited during the reload: \(file.read()?.message ?? "see the journal")")
             }
         }
-        throw CommandFailure(.unavailable, "reload did not finish within the timeout; the daemon is still working on it")
+        throw CommandFailure(.notReady, "reload did not finish within the timeout; the daemon is still working on it")
     }
 }
