@@ -15,6 +15,13 @@ extension SchemaStore {
                 let rows = try await connection.query("SELECT version::text AS version, dirty FROM \(name)").rows
                 return .golangMigrate(table: name, rows: rows.map { (Int64($0["version"] ?? "") ?? 0, $0.bool("dirty") ?? false) })
             case .dbmate, .morph:
+                // golang-migrate's table has the same name as dbmate's and one row: read as
+                // dbmate's, it would look like a history with gaps.
+                if try await connection.query(
+                    "SELECT EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = $1::regclass AND attname = 'dirty' AND NOT attisdropped) AS found", [name]
+                ).first?.bool("found") == true {
+                    throw BaselineProblem.foreignState("\(name) has golang-migrate's dirty column, so it is not \(tool.rawValue)'s history table; use --from golang-migrate")
+                }
                 let rows = try await connection.query("SELECT version::text AS version FROM \(name)").rows
                 return .perVersion(tool, table: name, versions: rows.map { $0["version"] ?? "" })
             case .goose:

@@ -186,6 +186,10 @@ struct ForeignToolTests {
             ("CREATE TABLE db_migrations (version bigint PRIMARY KEY, name varchar NOT NULL); INSERT INTO db_migrations VALUES (1, 'a'), (9, 'i');",
              ["--from", "morph"], "db_migrations records version 9 as applied, but the folder has no file for it"),
             ("SELECT 1", ["--from", "dbmate"], "no dbmate history table schema_migrations in this database"),
+            ("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (3, false);",
+             ["--from", "dbmate"], "schema_migrations has golang-migrate's dirty column, so it is not dbmate's history table; use --from golang-migrate"),
+            ("CREATE TABLE schema_migrations (version varchar(128) PRIMARY KEY); INSERT INTO schema_migrations VALUES ('1');",
+             ["--from", "golang-migrate"], "schema_migrations is not golang-migrate's history table"),
         ]
         for (setup, arguments, line) in cases {
             let database = try TestDatabase()
