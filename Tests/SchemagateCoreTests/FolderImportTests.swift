@@ -85,6 +85,33 @@ struct FolderImportTests {
         #expect(imported.report[1].contains("NO TRANSACTION became -- schemagate: no-transaction"))
     }
 
+    /// Outside a transaction a block must stay one statement as psql splits it: a `$$` body with
+    /// semicolons and a SQL-standard `BEGIN ATOMIC` body both do.
+    @Test func gooseBlocksStayOneStatementOutsideATransaction() throws {
+        let text = """
+        -- +goose NO TRANSACTION
+        -- +goose Up
+        -- +goose StatementBegin
+        CREATE FUNCTION f() RETURNS int LANGUAGE plpgsql AS $$
+        BEGIN
+          PERFORM 1; -- a ; here
+          RETURN length('it''s; fine');
+        END
+        $$;
+        -- +goose StatementEnd
+        -- +goose StatementBegin
+        CREATE FUNCTION g() RETURNS int LANGUAGE sql BEGIN ATOMIC
+          SELECT 1;
+          SELECT 2;
+        END;
+        -- +goose StatementEnd
+        CREATE INDEX CONCURRENTLY t_id ON t (id);
+        """
+        let migration = try folder(try convert(.goose, ["7_funcs.sql": text]).get()).migrations[0]
+        #expect(!migration.transactional)
+        #expect(SQLStatementSplitter.split(migration.upSQL).map(\.keyword) == ["CREATE", "CREATE", "CREATE"])
+    }
+
     @Test func gooseRefusesWhatItCannotKeep() {
         // Two statements in one block of a file that runs one statement at a time.
         let split = problems(.goose, ["3_two.sql": "-- +goose NO TRANSACTION\n-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE a (id int);\nCREATE TABLE b (id int);\n-- +goose StatementEnd\n"])
