@@ -579,7 +579,7 @@ def machine():
     ]
 
 
-SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "realistic": realistic, "fleet": fleet, "takeover": takeovers, "footprint": footprint}
+SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint, "realistic": realistic}
 
 
 def main():
