@@ -6,8 +6,11 @@ import SchemagateStore
 /// tool (or a hand) migrated stands, so that `migrate` and the daemon take over from there.
 /// Records history rows with the folder's checksums and the version; applies nothing.
 struct BaselineCommand: AsyncParsableCommand {
+    // `_superCommandName`: its usage still reads `schemagate baseline` when `main` parses it on
+    // its own (see Schemagate.main).
     static let configuration = CommandConfiguration(
         commandName: "baseline",
+        _superCommandName: "schemagate",
         abstract: "Record the version another tool brought the database to (or --version N), without applying anything."
     )
 
