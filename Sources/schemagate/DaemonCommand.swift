@@ -59,7 +59,10 @@ struct DaemonCommand: AsyncParsableCommand {
             migrationsPath: folder.path,
             onRegression: policy,
             watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2)),
-            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:))
+            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:)),
+            // On reload the URL is read again, so that a rotated password (a new credential file,
+            // or a passfile libpq reads) is taken up without restarting the sidecar.
+            connectionSource: { [database] in try database.connectionString() }
         )
         let server = StatusServer(
             configuration: .init(socket: try claimSocket(), http: try listenAddress(),

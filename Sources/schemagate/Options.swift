@@ -117,9 +117,10 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-/// Reads a duration option (or its environment variable).
-func duration(_ option: String, _ value: String?, default fallback: Duration) throws -> Duration {
-    guard let text = value ?? Environment.value(forOption: option) else { return fallback }
+/// Reads a duration option (or its environment variable: that of `environment` when two
+/// commands' options share a name but not a meaning, as `wait --timeout` and `reload --timeout`).
+func duration(_ option: String, _ value: String?, default fallback: Duration, environment: String? = nil) throws -> Duration {
+    guard let text = value ?? Environment.value(forOption: environment ?? option) else { return fallback }
     guard let parsed = DurationParser.parse(text) else {
         throw CommandFailure(.usage, "--\(option) '\(text)': not a duration from 0 to \(DurationParser.format(DurationParser.longest)); write it as 500ms, 30s, 5m or 1h")
     }

@@ -76,6 +76,9 @@ struct ExitCodeTests {
         let waited = try schemagate(["wait", "--socket", socket, "--timeout", "500ms"])
         #expect(waited.status == 3, "\(waited.all)")
         #expect(waited.stderr.contains("not ready after 500ms"), "\(waited.stderr)")
+        // Each command's timeout has its own variable: reload's does not bound wait.
+        let byEnvironment = try schemagate(["wait", "--socket", socket], environment: ["SCHEMAGATE_WAIT_TIMEOUT": "300ms", "SCHEMAGATE_RELOAD_TIMEOUT": "1h"])
+        #expect(byEnvironment.status == 3 && byEnvironment.stderr.contains("not ready after 300ms"), "\(byEnvironment.all)")
         daemon.signal(SIGTERM)
         #expect(await daemon.finished().status == 0)
         #expect(try database.version() == 1)
