@@ -235,6 +235,11 @@ struct ForeignToolTests {
     @Test(arguments: ["dbmate", "goose", "flyway", "golang-migrate", "morph"])
     func importedFolderMatchesPsqlOnTheOriginalUpSections(tool: String) throws {
         let folder = try imported(tool, try makeFolder(Self.files(tool)))
+        // What a new user reads before the first deploy: only version 6 runs outside a transaction.
+        let explained = try schemagate(["validate", "--offline", "--explain", "--migrations", folder])
+        #expect(explained.status == 0, "\(explained.all)")
+        let outside = explained.stdout.split(separator: "\n").filter { $0.contains("one by one outside a transaction") && !$0.hasPrefix("  down") }
+        #expect(outside.count == 1 && outside[0].contains("version \(tool == "dbmate" ? "20240101120006" : "6") "), "\(explained.stdout)")
         let database = try TestDatabase()
         let empty = try database.schemaDump()
         let run = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
