@@ -25,6 +25,9 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
     case lockLost = 75
     /// The server refused authentication (EX_NOPERM).
     case authenticationFailed = 77
+    /// `baseline` refused: the other tool's history is dirty or failed, or does not match the
+    /// folder, or schemagate already tracks the database (EX_CONFIG).
+    case baselineRefused = 78
 
     public var meaning: String {
         switch self {
@@ -39,6 +42,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         case .lockHeld: return "a live holder kept the lock past --lock-wait (run again later)"
         case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
         case .authenticationFailed: return "authentication refused"
+        case .baselineRefused: return "baseline refused: the other tool's history is dirty, failed or does not match the folder"
         }
     }
 

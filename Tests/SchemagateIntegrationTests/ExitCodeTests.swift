@@ -167,4 +167,27 @@ struct ExitCodeTests {
         #expect(result.status == 77, "\(result.all)")
         #expect(!result.all.contains("wrong-secret"))
     }
+
+    /// `baseline` over another tool's history: refused (78) when that history is dirty, and 73
+    /// when a live holder keeps the lock; neither writes anything.
+    @Test func code78BaselineRefusedAnd73ForALiveHolder() throws {
+        let folder = try auditFolder(count: 3)
+        let dirty = try TestDatabase()
+        try dirty.sql("CREATE TABLE schema_migrations (version bigint PRIMARY KEY, dirty boolean NOT NULL); INSERT INTO schema_migrations VALUES (2, true);")
+        let before = try dirty.fingerprint()
+        let refused = try schemagate(["baseline", "--from", "golang-migrate", "--database-url", dirty.url, "--migrations", folder])
+        #expect(refused.status == 78, "\(refused.all)")
+        #expect(refused.stderr.contains("golang-migrate marks version 2 dirty in schema_migrations"))
+        #expect(try dirty.fingerprint() == before)
+
+        let busy = try TestDatabase()
+        try busy.sql("CREATE TABLE db_migrations (version bigint PRIMARY KEY, name varchar NOT NULL); INSERT INTO db_migrations VALUES (1, 'audit');")
+        #expect(try schemagate(["migrate", "--database-url", busy.url, "--migrations", folder, "--target", "0"]).status == 0)
+        try busy.sql(Self.liveForeignLock)
+        let held = try schemagate(["baseline", "--from", "morph", "--database-url", busy.url, "--migrations", folder, "--lock-wait", "1s"])
+        #expect(held.status == 73, "\(held.all)")
+        #expect(held.stderr.contains("host-c pid 9"), "\(held.stderr)")
+        #expect(try busy.version() == 0)
+        #expect(try busy.sql("SELECT count(*) FROM schemagate_history") == "0")
+    }
 }

@@ -111,6 +111,40 @@ def small_sql(v):
     return f"CREATE TABLE step_{v} (id int PRIMARY KEY, note text);\nINSERT INTO step_{v} VALUES ({v}, 'step {v}');\n"
 
 
+def realistic_sql(v):
+    """Version `v` of a folder of the DDL real applications write: a table with an identity key,
+    jsonb, defaults and a composite index each time, and in turn a plpgsql function with its
+    trigger, a DO block that seeds rows, a view over the previous table, or a foreign key, a
+    CHECK constraint and a comment."""
+    sql = (f"CREATE TABLE t_{v} (id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY, user_id bigint NOT NULL,\n"
+           f"  created_at timestamptz NOT NULL DEFAULT now(), payload jsonb NOT NULL DEFAULT '{{}}', note text);\n"
+           f"CREATE INDEX t_{v}_user_created ON t_{v} (user_id, created_at);\n")
+    kind = v % 4
+    if kind == 0:
+        sql += (f"CREATE FUNCTION t_{v}_touch() RETURNS trigger LANGUAGE plpgsql AS $$\n"
+                f"BEGIN\n  -- keep the note; a ; and a ' in a comment\n  NEW.note := coalesce(NEW.note, 'v{v}');\n  RETURN NEW;\nEND\n$$;\n"
+                f"CREATE TRIGGER t_{v}_touch BEFORE INSERT OR UPDATE ON t_{v} FOR EACH ROW EXECUTE FUNCTION t_{v}_touch();\n")
+    elif kind == 1:
+        sql += (f"DO $$\nBEGIN\n  FOR i IN 1..20 LOOP\n    INSERT INTO t_{v} (user_id, payload) VALUES (i, jsonb_build_object('n', i));\n"
+                f"  END LOOP;\nEND\n$$;\n")
+    elif kind == 2 and v > 1:
+        sql += f"CREATE VIEW t_{v}_recent AS SELECT id, user_id, created_at FROM t_{v - 1} WHERE created_at > now() - interval '1 day';\n"
+    else:
+        sql += (f"ALTER TABLE t_{v} ADD CONSTRAINT t_{v}_user_positive CHECK (user_id > 0);\n"
+                + (f"ALTER TABLE t_{v} ADD COLUMN parent_id bigint REFERENCES t_{v - 1} (id);\n" if v > 1 else "")
+                + f"COMMENT ON TABLE t_{v} IS 'version {v}; realistic';\n")
+    return sql
+
+
+def one_session_script(count, body):
+    """The floor's input: every version's SQL in one file, one transaction each."""
+    script = tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False)
+    script.write("".join(f"BEGIN;\n{body(v)}COMMIT;\n" for v in range(1, count + 1)))
+    script.close()
+    atexit.register(os.unlink, script.name)
+    return script.name
+
+
 def scratch(prefix):
     """A temporary folder, removed when the script ends."""
     path = tempfile.mkdtemp(prefix=prefix)
@@ -282,19 +316,15 @@ def bulk_apply():
     count = 50 if QUICK else 1000
     print(f"2. bulk apply ({count})", file=sys.stderr, flush=True)
     path = folder(count, body=small_sql)
-    script = tempfile.NamedTemporaryFile("w", suffix=".sql", delete=False)
-    script.write("".join(f"BEGIN;\n{small_sql(v)}COMMIT;\n" for v in range(1, count + 1)))
-    script.close()
+    script = one_session_script(count, small_sql)
     mate_path = dbmate_folder(count, small_sql)
     runs = 1 if QUICK else 3
     floor, ours, peer = [], [], []
     for _ in range(runs):
-        floor.append(timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", SOCKET, "-p", PORT, "-U", "postgres",
-                            "-d", new_db(), "-f", script.name]))
+        floor.append(psql_file(script))
         ours.append(timed([BIN, "migrate", "--database-url", direct(new_db()), "--migrations", path]))
         if DBMATE:
             peer.append(timed([DBMATE, "--url", dbmate_url(new_db()), "--migrations-dir", mate_path, "--no-dump-schema", "migrate"]))
-    os.unlink(script.name)
     record("2 bulk apply", f"`schemagate migrate`, {count} migrations from empty", ours, floor=floor,
            target="≤ 1.2× floor", met=ratio(ours, floor) <= 1.2)
     if DBMATE:
@@ -354,6 +384,28 @@ def race():
            floor=peer or None, target="≤ dbmate (ratio ≤ 1)" if peer else "", met=ratio(ours, peer) <= 1 if peer else None)
     if peer:
         record("6 race", f"peer: {n} `dbmate --migration-lock migrate`s at once (the floor of the row above)", peer)
+
+
+def psql_file(script):
+    """Milliseconds for one psql session to run `script` into a new database."""
+    return timed([PSQL, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", SOCKET, "-p", PORT, "-U", "postgres", "-d", new_db(), "-f", script])
+
+
+def realistic():
+    """6. 150 versions of realistic DDL (tables, indexes, functions and triggers, DO blocks,
+    views, constraints), against one psql session running the same SQL, one transaction each."""
+    count = 30 if QUICK else 150
+    print(f"6. realistic DDL ({count})", file=sys.stderr, flush=True)
+    path = folder(count, body=realistic_sql)
+    script = one_session_script(count, realistic_sql)
+    floor, ours = [], []
+    # Interleaved, and more runs than elsewhere: a DDL-heavy run varies with the machine's load.
+    for _ in range(2 if QUICK else 9):
+        floor.append(psql_file(script))
+        ours.append(timed([BIN, "migrate", "--database-url", direct(new_db()), "--migrations", path]))
+    record("6 realistic DDL", f"`schemagate migrate`, {count} versions of tables, indexes, functions, DO blocks", ours, floor=floor,
+           target="≤ 1.2× floor", met=ratio(ours, floor) <= 1.2)
+    record("6 realistic DDL", f"floor: one psql session, the same {count} versions, one transaction each", floor)
 
 
 class ConnectionSampler:
@@ -593,7 +645,8 @@ def machine():
     ]
 
 
-SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint, "race": race}
+SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint,
+             "race": race, "realistic": realistic}
 
 
 def main():
