@@ -90,3 +90,17 @@ struct ContractGateTests {
         #expect(ContractGate.rollbackBlockers(to: 3, fleet: fleet).isEmpty)
     }
 }
+
+@Suite("release labels")
+struct ReleaseLabelTests {
+    @Test func labelsAreOneShortPrintableLine() throws {
+        #expect(ReleaseLabel.problem(with: "2026.12.03-a1b2c3") == nil)
+        #expect(ReleaseLabel.problem(with: String(repeating: "é", count: 100)) == nil)
+        #expect(ReleaseLabel.problem(with: String(repeating: "é", count: 101)) == "--release is 202 bytes long; use at most 200")
+        #expect(ReleaseLabel.problem(with: "a\nb") == "--release contains a control character; use printable text")
+        #expect(ReleaseLabel.problem(with: "a\u{1B}[31m") != nil)
+        #expect(ReleaseLabel.problem(with: "") != nil)
+        let folder = try MigrationFolder.parse(path: "m", entries: [.init(name: "0007_a.up.sql", bytes: Array("SELECT 1;".utf8))]).get()
+        #expect(ReleaseLabel.fallback(for: folder) == "7")
+    }
+}
