@@ -17,6 +17,9 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
     case migrationFailed = 70
     /// `rollback` lost the lock mid-way: it must not be finished by another plan (EX_TEMPFAIL).
     case lockLost = 75
+    /// The database holds a contract migration above this release's target, so this release cannot
+    /// work with the schema; `rollback` refuses when a live instance still needs what it would undo.
+    case incompatible = 76
     /// The server refused authentication (EX_NOPERM).
     case authenticationFailed = 77
 
@@ -31,6 +34,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         case .unavailable: return "the database stayed unreachable past --lock-wait"
         case .migrationFailed: return "a migration failed (rolled back, recorded)"
         case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
+        case .incompatible: return "schema incompatible with this release (a contract migration above its target is applied)"
         case .authenticationFailed: return "authentication refused"
         }
     }

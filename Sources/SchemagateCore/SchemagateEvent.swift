@@ -18,6 +18,10 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
     case migrationRolledBack = "migration_rolled_back"
     case ready
     case regression
+    case contractWaiting = "contract_waiting"
+    case contractApplied = "contract_applied"
+    case incompatible
+    case fleetRejoined = "fleet_rejoined"
 
     /// The journal `MESSAGE_ID` (128 bits, lowercase hex, as `journalctl --new-id128` prints it).
     public var messageID: String {
@@ -38,6 +42,10 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
         case .migrationRolledBack: return "a57bc7ad0d2a4c0e95480ec7b425cc25"
         case .ready: return "96c1494cf5614906bd6b38db7c44d312"
         case .regression: return "3c133eaa9a9c4b0b8fa06083d08426e8"
+        case .contractWaiting: return "90ca8ea97c6d4c1d9c51ee825aa85e3c"
+        case .contractApplied: return "edc436d56e1b44609390a026b46df730"
+        case .incompatible: return "82aea9e47cc74a1da01e400c7dda9ee0"
+        case .fleetRejoined: return "f39dbabbb5984f52bd046e9bae277395"
         }
     }
 }

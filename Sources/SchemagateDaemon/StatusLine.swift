@@ -22,7 +22,7 @@ public enum StatusLine {
             return "retrying \(migration.label): \(reason)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
-        case .applied, .released, .releaseFoundOtherOwner, .ready:
+        case .applied, .released, .releaseFoundOtherOwner, .ready, .contractWaiting:
             // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
         }
@@ -32,7 +32,7 @@ public enum StatusLine {
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
         case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
-        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
+        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready, .contractWaiting: return false
         }
     }
 }

@@ -17,6 +17,10 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case configuration(String)
     /// A settings row schemagate cannot read.
     case storedRecord(StoredRecordProblem)
+    /// A contract migration above this release's target is applied: this release cannot work.
+    case incompatible(ContractGate.AppliedContract, target: Int64)
+    /// `migrate --wait-for-contract`: live instances still held a contract migration back after `--lock-wait`.
+    case contractWaitExceeded(ContractGate.Wait, waited: Duration)
     /// Cancelled (the daemon is stopping): any transaction was rolled back and the lock released.
     case stopped
 
@@ -25,7 +29,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .folder, .storedRecord: return .invalidMigrations
         case .plan(let problem): return problem.exitCode
         case .migrationFailed, .failedElsewhere: return .migrationFailed
-        case .unavailable, .lockWaitExceeded: return .unavailable
+        case .unavailable, .lockWaitExceeded, .contractWaitExceeded: return .unavailable
+        case .incompatible: return .incompatible
         case .lockLost: return .lockLost
         case .authentication: return .authenticationFailed
         case .configuration: return .usage
@@ -53,6 +58,10 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             return message
         case .storedRecord(let problem):
             return problem.description
+        case .incompatible(let contract, let target):
+            return "contract migration \(contract.version) (\(MigrationTitle.shown(contract.name))) is applied, above this release's target \(target): this release cannot work with the schema; deploy a release whose folder has version \(contract.version)"
+        case .contractWaitExceeded(let wait, let waited):
+            return "gave up after --lock-wait \(DurationParser.format(waited)): \(wait.description)"
         case .stopped:
             return "stopped before reaching the target; nothing is left half-applied"
         }

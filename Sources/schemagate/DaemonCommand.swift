@@ -22,7 +22,13 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("What to do when the schema falls behind the target after ready: warn or exit (default warn).", valueName: "policy"))
     var onRegression: String?
 
-    @Option(help: ArgumentHelp("How often to re-read the version after ready (default 2s).", valueName: "duration"))
+    @Option(help: ArgumentHelp("What to do when a contract migration above this release's target is applied: exit (76) or stay (not ready on the socket); default exit.", valueName: "policy"))
+    var onIncompatible: String?
+
+    @Option(help: ArgumentHelp("Release label this daemon registers in the fleet (default: the folder's highest version; at most 200 bytes, printable).", valueName: "label"))
+    var release: String?
+
+    @Option(help: ArgumentHelp("How often to re-read the version (and beat the fleet heartbeat) after ready (default 2s; at most a third of --lease).", valueName: "duration"))
     var watchInterval: String?
 
     @Option(help: ArgumentHelp("State file for `schemagate reload` (default $RUNTIME_DIRECTORY/schemagate.state).", valueName: "path"))
@@ -47,6 +53,14 @@ struct DaemonCommand: AsyncParsableCommand {
         guard let policy = SidecarConfiguration.RegressionPolicy(rawValue: policyName) else {
             throw CommandFailure(.usage, "--on-regression '\(policyName)': use warn or exit")
         }
+        let incompatibleName = onIncompatible ?? Environment.value(forOption: "on-incompatible") ?? "exit"
+        guard let incompatiblePolicy = SidecarConfiguration.IncompatiblePolicy(rawValue: incompatibleName) else {
+            throw CommandFailure(.usage, "--on-incompatible '\(incompatibleName)': use exit or stay")
+        }
+        let releaseLabel = release ?? Environment.value(forOption: "release")
+        if let releaseLabel, let problem = ReleaseLabel.problem(with: releaseLabel) {
+            throw CommandFailure(.usage, problem)
+        }
         let configuration = SidecarConfiguration(
             migrator: Migrator.Configuration(
                 connectionString: try database.connectionString(),
@@ -57,7 +71,8 @@ struct DaemonCommand: AsyncParsableCommand {
             migrationsPath: folder.path,
             onRegression: policy,
             watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2)),
-            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:))
+            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:)),
+            release: releaseLabel, unit: Environment.systemdUnit(), onIncompatible: incompatiblePolicy
         )
         let server = StatusServer(
             configuration: .init(socket: try claimSocket(), http: try listenAddress(),

@@ -13,6 +13,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var folder: FolderOptions
     @OptionGroup var runOptions: RunOptions
 
+    @Flag(help: "Wait (up to --lock-wait) until live instances of older releases are gone and the contract migrations they hold back are applied.")
+    var waitForContract = false
+
     func run() async throws {
         let identity = InstanceIdentity.current()
         let logger = try runOptions.makeLogger(instance: identity.id)
@@ -20,7 +23,8 @@ struct MigrateCommand: AsyncParsableCommand {
             connectionString: try database.connectionString(),
             store: try database.storeConfiguration(),
             target: try folder.targetVersion(),
-            lockWait: try runOptions.lockWaitDuration()
+            lockWait: try runOptions.lockWaitDuration(),
+            contractPolicy: waitForContract || Environment.value(forOption: "wait-for-contract") == "true" ? .waitForContracts : .applyAllowed
         )
         let migrations = try folder.load()
         let events = EventLogger(logger: logger)

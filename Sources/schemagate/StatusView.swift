@@ -18,6 +18,7 @@ struct StatusView {
         var lines = ["\(paint(bullet, stateColour)) \(line)"]
         lines.append(row("schema", versions))
         lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
+        for wait in status.contractWaits { lines.append(row("contract", wait.message)) }
         lines.append(row("lock", lockText))
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
@@ -50,7 +51,7 @@ struct StatusView {
     private var stateColour: String {
         switch status.state {
         case .ready: return "32"
-        case .failed: return "31"
+        case .failed, .incompatible: return "31"
         case .regressed, .stopping: return "33"
         case .starting, .connecting, .waiting, .migrating: return "36"
         }
