@@ -28,13 +28,14 @@ struct RollbackCommand: AsyncParsableCommand {
         defer { store.connection.close() }
         do {
             try await store.bootstrap()
-            // Plan before taking the lock, so that a refusal changes nothing at all.
-            _ = try plan(folder: folder, state: try await store.schemaState())
+            // Check and plan before taking the lock, so that a refusal changes nothing at all. A
+            // live release that needs what the rollback would undo refuses it first.
             let blockers = ContractGate.rollbackBlockers(to: target, fleet: try await store.fleetView(beat: nil).members)
             if !blockers.isEmpty {
                 let list = blockers.map { "\($0.label) (release \($0.release), target \($0.target))" }.joined(separator: ", ")
                 throw CommandFailure(.incompatible, "rollback --to \(target) refused: live instances need a version above it: \(list); replace them with a release whose target is \(target) or below first")
             }
+            _ = try plan(folder: folder, state: try await store.schemaState())
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
                 throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); roll back when no migration runs")
