@@ -8,45 +8,19 @@ import Testing
 /// drops `name` in a contract migration (0003) that may run only once no A instance is live.
 @Suite("contract migrations in rolling deploys", .serialized)
 struct ContractDeployTests {
-    static let releaseA: [String: String] = [
-        "0001_people.up.sql": """
-        CREATE TABLE people (id int PRIMARY KEY, name text NOT NULL);
-        INSERT INTO people SELECT i, 'person ' || i FROM generate_series(1, 20) AS i;
-        """,
-    ]
+    /// The runbook's worked example, `migrations/expand-contract`: release B is the whole folder,
+    /// release A only its first version.
+    static let releaseB: [String: String] = {
+        let folder = URL(fileURLWithPath: exampleMigrations).appendingPathComponent("expand-contract").path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return Dictionary(uniqueKeysWithValues: names.map { ($0, (try? String(contentsOfFile: folder + "/" + $0, encoding: .utf8)) ?? "") })
+    }()
+    static let releaseA = releaseB.filter { $0.key.hasPrefix("0001_") }
 
-    static let releaseB: [String: String] = releaseA.merging([
-        "0002_add_full_name.up.sql": """
-        ALTER TABLE people ADD COLUMN full_name text;
-        CREATE FUNCTION people_sync_names() RETURNS trigger LANGUAGE plpgsql AS $$
-        BEGIN
-          IF TG_OP = 'INSERT' THEN
-            NEW.full_name := coalesce(NEW.full_name, NEW.name);
-            NEW.name := coalesce(NEW.name, NEW.full_name);
-          ELSIF NEW.full_name IS DISTINCT FROM OLD.full_name THEN
-            NEW.name := NEW.full_name;
-          ELSIF NEW.name IS DISTINCT FROM OLD.name THEN
-            NEW.full_name := NEW.name;
-          END IF;
-          RETURN NEW;
-        END $$;
-        CREATE TRIGGER people_sync_names BEFORE INSERT OR UPDATE ON people
-          FOR EACH ROW EXECUTE FUNCTION people_sync_names();
-        UPDATE people SET full_name = name WHERE full_name IS NULL;
-        """,
-        "0002_add_full_name.down.sql": """
-        DROP TRIGGER people_sync_names ON people;
-        DROP FUNCTION people_sync_names();
-        ALTER TABLE people DROP COLUMN full_name;
-        """,
-        "0003_drop_name.up.sql": """
-        -- schemagate: contract
-        DROP TRIGGER people_sync_names ON people;
-        DROP FUNCTION people_sync_names();
-        ALTER TABLE people DROP COLUMN name;
-        ALTER TABLE people ALTER COLUMN full_name SET NOT NULL;
-        """,
-    ]) { $1 }
+    /// The rows the load clients work on.
+    func seedPeople(_ database: TestDatabase) throws {
+        _ = try database.sql("INSERT INTO people (name) SELECT 'person ' || i FROM generate_series(1, 20) AS i")
+    }
 
     /// A daemon of one release with its own notify socket and status socket.
     struct Daemon {
@@ -141,6 +115,7 @@ struct ContractDeployTests {
         for index in 0..<10 {
             let daemon = try startDaemon(database.url, folder: folderA, release: "A")
             try await waitReady(daemon)
+            if index == 0 { try seedPeople(database) }
             olds.append((daemon, try await LoadClient(url: database.url, column: "name", id: index + 1)))
         }
         // A watcher on its own connection: a contract applied while an A row is live is a violation.
@@ -315,6 +290,7 @@ struct ContractDeployTests {
         let before = try database.fingerprint()
         var misplaced = Self.releaseB
         misplaced["0003_drop_name.up.sql"] = "DROP TRIGGER people_sync_names ON people;\n-- schemagate: contract\nALTER TABLE people DROP COLUMN name;\n"
+        #expect(Self.releaseB.count == 6 && Self.releaseA.count == 2, "the example folder moved")
         let directive = try schemagate(["migrate", "--database-url", database.url, "--migrations", try makeFolder(misplaced)])
         #expect(directive.status == 65, "\(directive.all)")
         #expect(directive.stderr.contains("0003_drop_name.up.sql"), "\(directive.stderr)")
