@@ -107,16 +107,23 @@ struct ContractDeployTests {
         Double(try database.sql("SELECT extract(epoch FROM started_at)::float8 FROM schemagate_history WHERE version = 3 AND direction = 'up' AND success"))
     }
 
-    @Test func aRollingDeployUnderLoadAppliesTheContractOnceAfterTheLastOldInstanceStops() async throws {
+    /// Direct, and through PgBouncer in transaction pooling (daemons and load clients alike): the
+    /// registry's heartbeat holds no session state.
+    @Test(arguments: [false, true])
+    func aRollingDeployUnderLoadAppliesTheContractOnceAfterTheLastOldInstanceStops(throughPgBouncer: Bool) async throws {
         let database = try TestDatabase()
+        let bouncer = throughPgBouncer ? try PgBouncer(in: database.server) : nil
+        defer { bouncer?.stop() }
+        let url = bouncer?.connectionString(database: database.name) ?? database.url
+        let via = throughPgBouncer ? " through PgBouncer" : ""
         let folderA = try makeFolder(Self.releaseA)
         let folderB = try makeFolder(Self.releaseB)
         var olds: [(daemon: Daemon, client: LoadClient)] = []
         for index in 0..<10 {
-            let daemon = try startDaemon(database.url, folder: folderA, release: "A")
+            let daemon = try startDaemon(url, folder: folderA, release: "A")
             try await waitReady(daemon)
             if index == 0 { try seedPeople(database) }
-            olds.append((daemon, try await LoadClient(url: database.url, column: "name", id: index + 1)))
+            olds.append((daemon, try await LoadClient(url: url, column: "name", id: index + 1)))
         }
         // A watcher on its own connection: a contract applied while an A row is live is a violation.
         let watcher = try await Connection.connect(ConnectionString(database.url))
@@ -143,9 +150,9 @@ struct ContractDeployTests {
             lastOldStopped = Date()
             #expect(output.status == 0, "A daemon \(index): \(output.stderr.suffix(400))")
             #expect(try contractAppliedAt(database) == nil || index == olds.count - 1, "0003 applied with \(olds.count - index - 1) A instances live")
-            let daemon = try startDaemon(database.url, folder: folderB, release: "B")
+            let daemon = try startDaemon(url, folder: folderB, release: "B")
             try await waitReady(daemon)
-            news.append((daemon, try await LoadClient(url: database.url, column: "full_name", id: index + 1)))
+            news.append((daemon, try await LoadClient(url: url, column: "full_name", id: index + 1)))
         }
         let applied = try await waitUntil(seconds: 20) { try database.version() == 3 }
         #expect(applied, "0003 was not applied after the last A instance stopped")
@@ -157,7 +164,7 @@ struct ContractDeployTests {
             #expect(delay > 0, "0003 started \(-delay)s before the last A instance stopped")
             // The bound is 2s; one watch interval (200ms) plus the apply, with slack for two busy cores.
             #expect(delay < 4, "0003 was applied \(delay)s after the last A instance stopped")
-            print("0003 applied \(delay)s after the last A instance's clean stop")
+            print("0003 applied \(delay)s after the last A instance's clean stop\(via)")
         }
         // Every B daemon stayed ready throughout, and its app kept working across the contract.
         try await Task.sleep(for: .milliseconds(500))
