@@ -527,7 +527,71 @@ def machine():
     ]
 
 
-SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint}
+def contract_folders():
+    """Release A (0001: people.name) and release B (+ 0002 full_name, + 0003 contract: drop name)."""
+    old_path = scratch("schemagate-bench-contract-a-")
+    with open(os.path.join(old_path, "0001_people.up.sql"), "w") as f:
+        f.write("CREATE TABLE people (id int PRIMARY KEY, name text);\n")
+    new_path = scratch("schemagate-bench-contract-b-")
+    shutil.copy(os.path.join(old_path, "0001_people.up.sql"), new_path)
+    with open(os.path.join(new_path, "0002_add_full_name.up.sql"), "w") as f:
+        f.write("ALTER TABLE people ADD COLUMN full_name text;\n")
+    with open(os.path.join(new_path, "0003_drop_name.up.sql"), "w") as f:
+        f.write("-- schemagate: contract\nALTER TABLE people DROP COLUMN name;\n")
+    return old_path, new_path
+
+
+def contract_floor():
+    """The floor: `schemagate migrate` applying 0003 itself, nothing holding it back (process
+    start, connect, plan, lock, apply, release)."""
+    db = new_db()
+    _, new_path = contract_folders()
+    subprocess.run([BIN, "migrate", "--database-url", direct(db), "--migrations", new_path, "--target", "2"], check=True, capture_output=True)
+    return timed([BIN, "migrate", "--database-url", direct(db), "--migrations", new_path])
+
+
+def contract_run(kill):
+    """One old-release daemon (target 1) and one new-release daemon (target 3, 0003 a contract
+    migration): the old one leaves (SIGTERM, or SIGKILL); time from its exit to the start of the
+    transaction that applies 0003 (schemagate_history, the database's clock on this host)."""
+    db = new_db()
+    old_path, new_path = contract_folders()
+    listener = NotifyListener()
+    options = ("--lease", "3s", "--watch-interval", "500ms")
+    old = daemon(listener, direct(db), old_path, "--release", "A", *options)
+    listener.wait([old.pid])
+    new = daemon(listener, direct(db), new_path, "--release", "B", *options)
+    try:
+        listener.wait([new.pid])
+        assert psql(db, "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2"
+        old.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        old.wait(timeout=30)
+        gone = time.time()
+        deadline = gone + 30
+        while True:
+            at = psql(db, "SELECT extract(epoch FROM started_at) FROM schemagate_history WHERE version = 3 AND direction = 'up' AND success")
+            if at:
+                return (float(at) - gone) * 1000
+            if time.time() > deadline:
+                raise TimeoutError("0003 was never applied")
+            time.sleep(0.02)
+    finally:
+        stop([new])
+        listener.close()
+
+
+def contracts():
+    print("6. contract migrations", file=sys.stderr, flush=True)
+    floor = [contract_floor() for _ in range(RUNS)]
+    clean = [contract_run(kill=False) for _ in range(RUNS)]
+    record("6 contract", "last old instance's clean stop → contract applied (--watch-interval 500ms)", clean,
+           floor=floor, target="< 1 s", met=statistics.median(clean) < 1000)
+    killed = [contract_run(kill=True) for _ in range(RUNS)]
+    record("6 contract", "SIGKILL of the last old instance → contract applied (--lease 3s)", killed,
+           floor=floor, target="< lease + 1 s (4 s)", met=statistics.median(killed) < 4000)
+
+
+SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint, "contract": contracts}
 
 
 def main():
