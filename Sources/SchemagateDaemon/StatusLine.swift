@@ -22,7 +22,9 @@ public enum StatusLine {
             return "retrying \(migration.label): \(reason)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
-        case .applied, .released, .releaseFoundOtherOwner, .ready, .contractWaiting:
+        case .contractWaiting(let waits):
+            return waits.first?.description
+        case .applied, .released, .releaseFoundOtherOwner, .ready:
             // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
         }
