@@ -3,8 +3,9 @@ import SchemagateCore
 
 extension SchemaStore {
     /// The fleet heartbeat and the fleet's read, in one autocommit statement (no session state,
-    /// so it works through PgBouncer's transaction pooling): deletes rows older than one lease,
-    /// upserts our row (when `registration` is given) with the database's `now()`, and returns
+    /// so it works through PgBouncer's transaction pooling): deletes rows whose lease ran out,
+    /// upserts our row (when `registration` is given) with the database's `now()` and our own
+    /// lease (each row expires by its writer's `--lease`, so instances may differ), and returns
     /// the version, the other live rows and the applied contract migrations. Waiters and ready
     /// daemons send it on the connection they already poll with.
     public func fleetView(beat registration: FleetRegistration?) async throws -> FleetView {
@@ -12,26 +13,26 @@ extension SchemaStore {
         let rows = try await connection.query(
             """
             WITH previous AS (
-              SELECT heartbeat_at >= now() - $2::bigint * interval '1 millisecond' AS live
+              SELECT expires_at >= now() AS live
               FROM \(fleet) WHERE settings_table = $1 AND instance = $3
             ), expired AS (
               DELETE FROM \(fleet)
-              WHERE settings_table = $1 AND heartbeat_at < now() - $2::bigint * interval '1 millisecond'
-                AND instance IS DISTINCT FROM $3
+              WHERE settings_table = $1 AND expires_at < now() AND instance IS DISTINCT FROM $3
             ), beat AS (
-              INSERT INTO \(fleet) AS f (settings_table, instance, host, pid, unit, release, target, state, heartbeat_at, registered_at)
-              SELECT $1, $3, $4, $5::int, $6, $7, $8::bigint, $9, now(), now() WHERE $3::text IS NOT NULL
+              INSERT INTO \(fleet) AS f (settings_table, instance, host, pid, unit, release, target, state,
+                                          heartbeat_at, expires_at, registered_at)
+              SELECT $1, $3, $4, $5::int, $6, $7, $8::bigint, $9, now(), now() + $2::bigint * interval '1 millisecond', now()
+              WHERE $3::text IS NOT NULL
               ON CONFLICT (settings_table, instance) DO UPDATE
-              SET heartbeat_at = now(), state = EXCLUDED.state, target = EXCLUDED.target, release = EXCLUDED.release,
-                  registered_at = CASE WHEN f.heartbeat_at < now() - $2::bigint * interval '1 millisecond'
-                                       THEN now() ELSE f.registered_at END
+              SET heartbeat_at = now(), expires_at = EXCLUDED.expires_at, state = EXCLUDED.state,
+                  target = EXCLUDED.target, release = EXCLUDED.release,
+                  registered_at = CASE WHEN f.expires_at < now() THEN now() ELSE f.registered_at END
               RETURNING 1
             )
             SELECT 'member' AS kind, instance, host, pid, unit, release, target, state,
                    (extract(epoch FROM now() - heartbeat_at) * 1000)::bigint AS age_ms, NULL AS name
             FROM \(fleet)
-            WHERE settings_table = $1 AND heartbeat_at >= now() - $2::bigint * interval '1 millisecond'
-              AND instance IS DISTINCT FROM $3
+            WHERE settings_table = $1 AND expires_at >= now() AND instance IS DISTINCT FROM $3
             UNION ALL
             SELECT 'contract', NULL, NULL, NULL, NULL, NULL, h.version, NULL, NULL, h.name
             FROM (SELECT DISTINCT ON (version) version, name, direction, contract
@@ -85,10 +86,9 @@ extension SchemaStore {
         let row = try await connection.query(
             """
             SELECT count(*) AS holders FROM \(fleet)
-            WHERE settings_table = $1 AND instance <> $2 AND target < $3::bigint
-              AND heartbeat_at >= now() - $4::bigint * interval '1 millisecond'
+            WHERE settings_table = $1 AND instance <> $2 AND target < $3::bigint AND expires_at >= now()
             """,
-            [settings, instance, String(version), String(configuration.lease.milliseconds)]
+            [settings, instance, String(version)]
         ).first
         return Int(row?["holders"] ?? "") ?? 0
     }

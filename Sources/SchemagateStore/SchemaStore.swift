@@ -117,6 +117,7 @@ public final class SchemaStore: Sendable {
                         target bigint NOT NULL,
                         state text NOT NULL,
                         heartbeat_at timestamptz NOT NULL,
+                        expires_at timestamptz NOT NULL,
                         registered_at timestamptz NOT NULL,
                         PRIMARY KEY (settings_table, instance)
                     )

@@ -57,9 +57,15 @@ struct ContractDeployTests {
         return false
     }
 
+    /// Waits for READY=1; generous, since the whole suite may run beside 100-process fleets on two
+    /// cores. On a timeout, stops the daemon and shows what it said.
     func waitReady(_ daemon: Daemon, sourceLocation: SourceLocation = #_sourceLocation) async throws {
-        let ready = try await waitUntil { daemon.isReady }
-        #expect(ready, "daemon never reported READY=1: \(daemon.process.pid)", sourceLocation: sourceLocation)
+        let ready = try await waitUntil(seconds: 60) { daemon.isReady }
+        if !ready {
+            let output = await daemon.stop()
+            Issue.record("daemon \(daemon.process.pid) never reported READY=1 (exit \(output.status)): \(output.stderr.suffix(1500)); notify: \(daemon.listener.lines.suffix(5))",
+                         sourceLocation: sourceLocation)
+        }
     }
 
     /// An application's load: one connection, reading and writing `column` of its row in a loop,
