@@ -115,7 +115,8 @@ public struct Sidecar: Service {
         var folder = try loadFolder(generation: generation)
         var (target, compatible) = try await migrate(folder, generation: generation)
         generation += 1
-        configuration.stateFile?.write(.init(generation: generation, state: compatible ? "ready" : "incompatible", version: target))
+        // An incompatible release has written its failure (76) for `schemagate reload` already.
+        if compatible { configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target)) }
         let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self)
         let hangups = self.hangups
         // The heartbeat rides on the version watch: often enough that our row never expires.
@@ -150,7 +151,7 @@ public struct Sidecar: Service {
                     folder = try loadFolder(generation: generation)
                     (target, compatible) = try await migrate(folder, generation: generation)
                     generation += 1
-                    configuration.stateFile?.write(.init(generation: generation, state: compatible ? "ready" : "incompatible", version: target))
+                    if compatible { configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target)) }
                     regressed = false
                     incompatible = !compatible
                     contractFailed = false
@@ -318,6 +319,8 @@ public struct Sidecar: Service {
         } catch let error as MigrateError {
             if case .stopped = error { throw error }
             if case .incompatible = error {
+                configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
+                                                     exitCode: error.exitCode.rawValue))
                 try becomeIncompatible(error, version: nil)
                 return (target, false)
             }

@@ -211,6 +211,14 @@ struct ContractDeployTests {
         try await waitReady(new)
         try await Task.sleep(for: .milliseconds(600))
         #expect(try database.version() == 2, "0003 must wait while the A instance lives")
+        // The new daemon is ready, and says what it waits for and for whom.
+        let waits = "0003_drop_name waits for 1 instance on release A: "
+        let status = try schemagate(["status", "--socket", new.socket])
+        #expect(status.status == 0 && status.stdout.contains(waits) && status.stdout.contains("pid \(old.process.pid)"), "\(status.all)")
+        let json = try schemagate(["status", "--socket", new.socket, "--json"])
+        #expect(json.stdout.contains(#""contract_waits":[{"holders":["#) && json.stdout.contains("(release A, target 1)"), "\(json.stdout)")
+        let metrics = try ProcessRunner.run(["/usr/bin/curl", "-s", "--unix-socket", new.socket, "http://localhost/metrics"])
+        #expect(metrics.stdout.contains("schemagate_contract_waits 1") && metrics.stdout.contains("schemagate_fleet_live_instances 2"), "\(metrics.stdout)")
         let killed = Date()
         old.process.signal(SIGKILL)
         _ = await old.process.finished()
@@ -223,6 +231,8 @@ struct ContractDeployTests {
             print("0003 applied \(delay)s after the SIGKILL (lease 2s)")
         }
         #expect(new.isReady)
+        let after = try ProcessRunner.run(["/usr/bin/curl", "-s", "--unix-socket", new.socket, "http://localhost/metrics"])
+        #expect(after.stdout.contains("schemagate_contract_waits 0") && after.stdout.contains("schemagate_contract_migrations_applied_total 1"), "\(after.stdout)")
         let output = await new.stop()
         #expect(output.status == 0)
         #expect(output.stderr.contains("contract migration 0003_drop_name applied"), "\(output.stderr.suffix(600))")
