@@ -15,17 +15,8 @@ public struct Migrator: Sendable {
         public var pollInterval: Duration
         /// The daemon's fleet row (nil: a one-shot command, which does not register).
         public var registration: FleetRegistration?
-        public var contractPolicy: ContractPolicy
-
         /// How far to go when live instances of older releases hold a contract migration back.
-        public enum ContractPolicy: Sendable, Equatable {
-            /// `migrate`: apply what the gate allows and return; the waits are reported.
-            case applyAllowed
-            /// `migrate --wait-for-contract`: wait until no contract migration waits, up to `lockWait`.
-            case waitForContracts
-            /// The daemon: return once ready (contract migrations at the folder's end do not hold it back).
-            case untilReady
-        }
+        public var contractPolicy: ContractPolicy
 
         public init(connectionString: ConnectionString, store: StoreConfiguration, target: Int64?,
                     lockWait: Duration, pollInterval: Duration = .milliseconds(500),
@@ -79,32 +70,26 @@ public struct Migrator: Sendable {
             first = false
             let gate = ContractGate(migrations: folder.migrations, applied: plan.current, target: plan.target,
                                     others: view.members, appliedContracts: view.appliedContracts)
-            if case .incompatible(let contract) = gate.readiness {
-                throw .incompatible(contract, target: plan.target)
-            }
-            if reportedWaits != gate.waits {
+            let step = gate.step(current: plan.current, policy: configuration.contractPolicy,
+                                 waitedTooLong: ContinuousClock.now - started >= configuration.lockWait)
+            if case .incompatible = step {} else if reportedWaits != gate.waits {
                 onEvent(.contractWaiting(gate.waits))
                 reportedWaits = gate.waits
             }
-            if gate.applyLimit > plan.current {
-                _ = try await runLockProtocol(session: session, target: gate.applyLimit)
-                continue
-            }
-            let done: Bool
-            switch configuration.contractPolicy {
-            case .applyAllowed: done = true
-            case .untilReady: done = gate.readiness == .ready
-            case .waitForContracts: done = gate.waits.isEmpty && gate.readiness == .ready
-            }
-            if done {
+            switch step {
+            case .incompatible(let contract):
+                throw .incompatible(contract, target: plan.target)
+            case .apply(let limit):
+                _ = try await runLockProtocol(session: session, target: limit)
+            case .finish:
                 onEvent(.ready(version: plan.current, ahead: plan.isAhead))
                 return plan.current
-            }
-            if configuration.contractPolicy == .waitForContracts, ContinuousClock.now - started >= configuration.lockWait, let wait = gate.waits.first {
+            case .giveUp(let wait):
                 throw .contractWaitExceeded(wait, waited: configuration.lockWait)
+            case .wait:
+                try? await Task.sleep(for: configuration.pollInterval.jittered())
+                if Task.isCancelled { throw .stopped }
             }
-            try? await Task.sleep(for: configuration.pollInterval.jittered())
-            if Task.isCancelled { throw .stopped }
         }
     }
 
