@@ -20,8 +20,10 @@ struct PlanCommand: AsyncParsableCommand {
         let store = try await database.openStore()
         defer { store.connection.close() }
         let state: SchemaState
+        let fleet: FleetView?
         do {
             state = try await store.readStateIfPresent()
+            fleet = try await store.fleetTableExists() ? try await store.fleetView(beat: nil) : nil
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }
@@ -48,8 +50,14 @@ struct PlanCommand: AsyncParsableCommand {
         } else {
             print("pending:  \(plan.pending.count)")
             for migration in plan.pending {
-                print("  \(migration.label)\(migration.transactional ? "" : "  (no-transaction)")\(migration.downSQL == nil ? "  (no down file)" : "")")
+                print("  \(migration.label)\(migration.contract ? "  (contract)" : "")\(migration.transactional ? "" : "  (no-transaction)")\(migration.downSQL == nil ? "  (no down file)" : "")")
             }
+        }
+        // What `migrate` would stop before: contract migrations that live older releases need gone.
+        if let fleet {
+            let gate = ContractGate(migrations: migrations.migrations, applied: plan.current, target: plan.target,
+                                    others: fleet.members, appliedContracts: fleet.appliedContracts)
+            for wait in gate.waits { print("waits:    \(wait.description)") }
         }
     }
 }

@@ -293,6 +293,8 @@ struct ContractDeployTests {
         #expect(first.status == 0, "\(first.all)")
         #expect(try database.version() == 2)
         #expect(first.stderr.contains("0003_drop_name waits for 1 instance on release A:") && first.stderr.contains("pid \(old.process.pid)"), "\(first.stderr)")
+        let plan = try schemagate(["plan", "--database-url", database.url, "--migrations", folderB])
+        #expect(plan.stdout.contains("0003_drop_name  (contract)") && plan.stdout.contains("waits:    0003_drop_name waits for 1 instance on release A"), "\(plan.stdout)")
         let bounded = try schemagate(["migrate", "--database-url", database.url, "--migrations", folderB, "--wait-for-contract", "--lock-wait", "1s"])
         #expect(bounded.status == 69, "\(bounded.all)")
         #expect(try database.version() == 2)
