@@ -167,7 +167,7 @@ public struct Sidecar: Service {
                         ])
                     }
                     let gate = ContractGate(migrations: folder.migrations, applied: version, target: target,
-                                            others: view.members, appliedContracts: view.appliedContracts)
+                                            others: view.holdingMembers, appliedContracts: view.appliedContracts)
                     if gate.waits != reportedWaits {
                         reportedWaits = gate.waits
                         report(.contractWaiting(gate.waits))
@@ -177,6 +177,8 @@ public struct Sidecar: Service {
                         guard !incompatible else { continue }
                         incompatible = true
                         try becomeIncompatible(MigrateError.incompatible(contract, target: target), version: version)
+                        // Say so in the registry at once: an incompatible row holds no later contract back.
+                        _ = await watcher.view(beat: registration(folder, target: target, state: .incompatible))
                     case .pending:
                         guard !regressed else { continue }
                         regressed = true
@@ -227,10 +229,9 @@ public struct Sidecar: Service {
         migratorConfiguration.contractPolicy = .applyAllowed
         let report = self.report
         let migrator = Migrator(configuration: migratorConfiguration, folder: folder, identity: identity, logger: logger) { event in
-            switch event {
-            case .planned, .ready: break
-            default: report(event)
-            }
+            // The plan line would repeat every watch; ready still ends the metrics' lock wait.
+            if case .planned = event { return }
+            report(event)
         }
         do {
             let version = try await migrator.run()

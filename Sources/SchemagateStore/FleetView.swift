@@ -15,6 +15,12 @@ public struct FleetView: Sendable, Equatable {
     /// dropped (paused past the lease) and registered again.
     public var registeredAnew: Bool
 
+    /// The live members that can hold a contract migration back: not the incompatible ones, whose
+    /// release the schema has already broken.
+    public var holdingMembers: [FleetMember] {
+        members.filter { states[$0.instanceID] != DaemonStatus.State.incompatible.rawValue }
+    }
+
     public init(version: Int64, members: [FleetMember], states: [String: String] = [:], units: [String: String] = [:],
                 appliedContracts: [ContractGate.AppliedContract], registeredAnew: Bool) {
         self.version = version

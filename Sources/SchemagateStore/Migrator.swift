@@ -69,7 +69,7 @@ public struct Migrator: Sendable {
             if first { onEvent(.planned(current: plan.current, target: plan.target, pending: plan.pending.map(\.version))) }
             first = false
             let gate = ContractGate(migrations: folder.migrations, applied: plan.current, target: plan.target,
-                                    others: view.members, appliedContracts: view.appliedContracts)
+                                    others: view.holdingMembers, appliedContracts: view.appliedContracts)
             let step = gate.step(current: plan.current, policy: configuration.contractPolicy,
                                  waitedTooLong: ContinuousClock.now - started >= configuration.lockWait)
             if case .incompatible = step {} else if reportedWaits != gate.waits {

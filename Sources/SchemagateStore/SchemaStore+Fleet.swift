@@ -80,13 +80,15 @@ extension SchemaStore {
         )
     }
 
-    /// Live instances other than `instance` whose target is below `version`: the holder checks
+    /// Live instances other than `instance` whose target is below `version` (an incompatible one
+    /// is broken already and holds nothing back): the holder checks
     /// this right before a contract migration, so one registered since its plan still holds it back.
     public func contractHolders(below version: Int64, excluding instance: String) async throws -> Int {
         let row = try await connection.query(
             """
             SELECT count(*) AS holders FROM \(fleet)
             WHERE settings_table = $1 AND instance <> $2 AND target < $3::bigint AND expires_at >= now()
+              AND state <> 'incompatible'
             """,
             [settings, instance, String(version)]
         ).first

@@ -41,7 +41,7 @@ struct FleetCommand: AsyncParsableCommand {
         let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
         guard let folder = try? MigrationFolder.load(path: path) else { return }
         let gate = ContractGate(migrations: folder.migrations, applied: view.version, target: folder.highestVersion ?? 0,
-                                others: view.members, appliedContracts: view.appliedContracts)
+                                others: view.holdingMembers, appliedContracts: view.appliedContracts)
         for wait in gate.waits { print(wait.description) }
     }
 }

@@ -56,7 +56,7 @@ struct PlanCommand: AsyncParsableCommand {
         // What `migrate` would stop before: contract migrations that live older releases need gone.
         if let fleet {
             let gate = ContractGate(migrations: migrations.migrations, applied: plan.current, target: plan.target,
-                                    others: fleet.members, appliedContracts: fleet.appliedContracts)
+                                    others: fleet.holdingMembers, appliedContracts: fleet.appliedContracts)
             for wait in gate.waits { print("waits:    \(wait.description)") }
         }
     }

@@ -267,8 +267,18 @@ struct ContractDeployTests {
         #expect(notReady)
         let health = try ProcessRunner.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--unix-socket", staying.socket, "http://localhost/healthz"])
         #expect(health.stdout == "503")
-        #expect(await staying.stop().status == 0)
+        // Listed as incompatible, it holds no later contract migration back: the schema has broken it already.
         #expect(await new.stop().status == 0)
+        let fleet = try schemagate(["fleet", "--database-url", database.url])
+        #expect(fleet.stdout.contains("incompatible") && fleet.stdout.contains("pid \(staying.process.pid)"), "\(fleet.stdout)")
+        var releaseC = Self.releaseB
+        releaseC["0004_comment_people.up.sql"] = "-- schemagate: contract\nCOMMENT ON TABLE people IS 'release C';\n"
+        let later = try schemagate(["migrate", "--database-url", database.url, "--migrations", try makeFolder(releaseC)])
+        #expect(later.status == 0 && !later.stderr.contains("waits for"), "\(later.all)")
+        #expect(try database.version() == 4)
+        let stayed = await staying.stop()
+        #expect(stayed.status == 0)
+        #expect(stayed.stderr.contains("event=incompatible"), "\(stayed.stderr.suffix(1500))")
     }
 
     @Test func anOldReleaseStartedAfterTheContractNeverReportsReady() async throws {
