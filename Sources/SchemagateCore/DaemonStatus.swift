@@ -17,6 +17,8 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         case ready
         /// The schema fell behind the target after ready (someone rolled back): not ready.
         case regressed
+        /// A contract migration above this release's target is applied: this release cannot work.
+        case incompatible
         /// A permanent failure: the daemon is about to exit with its code.
         case failed
         /// SIGTERM: rolling back and releasing the lock before exit.
@@ -58,7 +60,25 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         }
     }
 
+    /// A pending contract migration of this release and the live instances that hold it back.
+    public struct ContractWait: Sendable, Equatable, Codable {
+        public var version: Int64
+        public var name: String
+        /// `0003_drop_name waits for 1 instance on release 1: host-a pid 812`.
+        public var message: String
+        public var holders: [String]
+
+        public init(version: Int64, name: String, message: String, holders: [String]) {
+            self.version = version
+            self.name = name
+            self.message = message
+            self.holders = holders
+        }
+    }
+
     public var state: State
+    /// Contract migrations of this release that live instances of older releases hold back.
+    public var contractWaits: [ContractWait] = []
     /// True only in `ready`: the schema is at or past the target.
     public var ready: Bool { state == .ready }
     public var currentVersion: Int64?
@@ -105,7 +125,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     /// Ready, failed and stopping end a `/wait`; every other state is still on its way.
     public var isSettled: Bool {
         switch state {
-        case .ready, .failed, .stopping: return true
+        case .ready, .failed, .stopping, .incompatible: return true
         case .starting, .connecting, .waiting, .migrating, .regressed: return false
         }
     }
@@ -115,6 +135,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         case currentVersion = "current_version"
         case targetVersion = "target_version"
         case lastError = "last_error"
+        case contractWaits = "contract_waits"
         case startedAt = "started_at"
         case lockHeldFor = "lock_held_for_seconds"
         case uptime = "uptime_seconds"
@@ -133,6 +154,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         try container.encode(lock, forKey: .lock)
         try container.encode(lock.map { max(0, now.timeIntervalSince($0.heldSince)).rounded(toPlaces: 3) }, forKey: .lockHeldFor)
         try container.encode(lastError, forKey: .lastError)
+        try container.encode(contractWaits, forKey: .contractWaits)
         try container.encode(instance, forKey: .instance)
         try container.encode(host, forKey: .host)
         try container.encode(pid, forKey: .pid)
@@ -151,6 +173,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         pending = try container.decodeIfPresent([Pending].self, forKey: .pending) ?? []
         lock = try container.decodeIfPresent(Lock.self, forKey: .lock)
         lastError = try container.decodeIfPresent(String.self, forKey: .lastError)
+        contractWaits = try container.decodeIfPresent([ContractWait].self, forKey: .contractWaits) ?? []
         instance = try container.decode(String.self, forKey: .instance)
         host = try container.decodeIfPresent(String.self, forKey: .host) ?? ""
         pid = try container.decodeIfPresent(Int32.self, forKey: .pid) ?? 0

@@ -23,6 +23,9 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
     /// `rollback` lost the lock mid-way: it must not be finished by another plan (EX_TEMPFAIL).
     /// The one case that needs a human (or a script) to run the command again.
     case lockLost = 75
+    /// The database holds a contract migration above this release's target, so this release cannot
+    /// work with the schema; `rollback` refuses when a live instance still needs what it would undo.
+    case incompatible = 76
     /// The server refused authentication (EX_NOPERM).
     case authenticationFailed = 77
     /// `baseline` refused: the other tool's history is dirty or failed, or does not match the
@@ -41,6 +44,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         case .migrationFailed: return "a migration failed (rolled back, recorded)"
         case .lockHeld: return "a live holder kept the lock past --lock-wait (run again later)"
         case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
+        case .incompatible: return "schema incompatible with this release (a contract migration above its target is applied)"
         case .authenticationFailed: return "authentication refused"
         case .baselineRefused: return "baseline refused: the other tool's history is dirty, failed or does not match the folder"
         }

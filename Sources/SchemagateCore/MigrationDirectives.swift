@@ -1,8 +1,11 @@
-/// First-line directives of a migration file: `-- schemagate: no-transaction`.
+/// First-line directives of a migration file: `-- schemagate: no-transaction`, `-- schemagate: contract`,
+/// or both separated by a comma.
 public struct MigrationDirectives: Equatable, Sendable {
     public var transactional = true
+    /// The migration removes what the previous release still uses: it waits until no live instance targets below it.
+    public var contract = false
 
-    public static let known = ["no-transaction"]
+    public static let known = ["no-transaction", "contract"]
 
     /// Reads the directives from the first line; an unknown one is returned as the failure.
     static func parse(firstLineOf sql: String) -> Result<MigrationDirectives, DirectiveProblem> {
@@ -21,6 +24,7 @@ public struct MigrationDirectives: Equatable, Sendable {
         for word in words {
             switch word {
             case "no-transaction": directives.transactional = false
+            case "contract": directives.contract = true
             default: return .failure(DirectiveProblem(directive: String(word)))
             }
         }

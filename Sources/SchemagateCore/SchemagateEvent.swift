@@ -25,6 +25,10 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
     case lockWaitExceeded = "lock_wait_exceeded"
     case authenticationFailed = "authentication_failed"
     case configurationError = "configuration_error"
+    case contractWaiting = "contract_waiting"
+    case contractApplied = "contract_applied"
+    case incompatible
+    case fleetRejoined = "fleet_rejoined"
 
     /// The journal `MESSAGE_ID` (128 bits, lowercase hex, as `journalctl --new-id128` prints it).
     public var messageID: String {
@@ -50,6 +54,10 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
         case .lockWaitExceeded: return "680866fd3e3143aca83f6f6241d2c6e9"
         case .authenticationFailed: return "9e007ebf03d5420bbc356822105d6da8"
         case .configurationError: return "332b2a01d7e84bb09315d0fc37d694c8"
+        case .contractWaiting: return "90ca8ea97c6d4c1d9c51ee825aa85e3c"
+        case .contractApplied: return "edc436d56e1b44609390a026b46df730"
+        case .incompatible: return "82aea9e47cc74a1da01e400c7dda9ee0"
+        case .fleetRejoined: return "f39dbabbb5984f52bd046e9bae277395"
         }
     }
 }

@@ -7,12 +7,12 @@ public enum StatusAnswer {
         status.ready ? (200, nil) : (503, retryAfterSeconds)
     }
 
-    /// `GET /wait`: 200 ready, 500 failed, 503 still not ready when the wait ended (its timeout,
+    /// `GET /wait`: 200 ready, 500 failed or incompatible (neither passes by waiting), 503 still not ready when the wait ended (its timeout,
     /// or the daemon stopping).
     public static func wait(_ status: DaemonStatus) -> (code: Int, retryAfter: Int?) {
         switch status.state {
         case .ready: return (200, nil)
-        case .failed: return (500, nil)
+        case .failed, .incompatible: return (500, nil)
         case .starting, .connecting, .waiting, .migrating, .regressed, .stopping: return (503, retryAfterSeconds)
         }
     }
@@ -44,11 +44,11 @@ public enum StatusAnswer {
         return .seconds(clamping: seconds, ceiling: longestWait)
     }
 
-    /// `schemagate status`: 0 ready, 4 failed, 3 anything else.
+    /// `schemagate status`: 0 ready, 4 failed or incompatible, 3 anything else.
     public static func exitCode(_ status: DaemonStatus) -> SchemagateExitCode {
         switch status.state {
         case .ready: return .success
-        case .failed: return .failed
+        case .failed, .incompatible: return .failed
         case .starting, .connecting, .waiting, .migrating, .regressed, .stopping: return .notReady
         }
     }

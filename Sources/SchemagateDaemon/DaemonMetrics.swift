@@ -22,6 +22,9 @@ public final class DaemonMetrics: Sendable {
     private let lockTakeovers: CoreMetrics.Counter
     private let migrationFailures: CoreMetrics.Counter
     private let parkedWaits: CoreMetrics.Gauge
+    private let contractWaits: CoreMetrics.Gauge
+    private let contractsApplied: CoreMetrics.Counter
+    private let fleetInstances: CoreMetrics.Gauge
     /// When this instance began waiting for another's lock (nil: not waiting).
     private let waitingSince = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -39,8 +42,12 @@ public final class DaemonMetrics: Sendable {
         lockTakeovers = CoreMetrics.Counter(label: "schemagate_lock_takeovers_total", factory: factory)
         migrationFailures = CoreMetrics.Counter(label: "schemagate_migration_failures_total", factory: factory)
         parkedWaits = CoreMetrics.Gauge(label: "schemagate_parked_waits", factory: factory)
+        contractWaits = CoreMetrics.Gauge(label: "schemagate_contract_waits", factory: factory)
+        contractsApplied = CoreMetrics.Counter(label: "schemagate_contract_migrations_applied_total", factory: factory)
+        fleetInstances = CoreMetrics.Gauge(label: "schemagate_fleet_live_instances", factory: factory)
         ready.record(0)
         self.factory = factory
+        contractWaits.record(0)
     }
 
     /// Counts and times what a migrator event tells.
@@ -53,11 +60,14 @@ public final class DaemonMetrics: Sendable {
         case .acquired(let replaced):
             endWait()
             if replaced != nil { lockTakeovers.increment() }
-        case .applied(_, let milliseconds):
+        case .applied(let migration, let milliseconds):
             migrationsApplied.increment()
+            if migration.contract { contractsApplied.increment() }
             migrationDuration.recordNanoseconds((milliseconds * 1_000_000).clampedInt64)
         case .ready:
             endWait()
+        case .contractWaiting(let waits):
+            contractWaits.record(waits.count)
         case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner, .lostLock:
             break
         }
@@ -69,6 +79,9 @@ public final class DaemonMetrics: Sendable {
         if let target = status.targetVersion { gauge(targetVersion, "schemagate_target_version").record(target) }
         ready.record(status.ready ? 1 : 0)
     }
+
+    /// Live registered instances, this one included, as its last heartbeat saw them.
+    public func observeFleet(liveInstances: Int) { fleetInstances.record(liveInstances) }
 
     public func recordFailure() { migrationFailures.increment() }
 

@@ -37,6 +37,8 @@ extension DaemonStatus {
         case .lostLock:
             lock = nil
             enter(.waiting, at: now)
+        case .contractWaiting(let waits):
+            contractWaits = waits.map(DaemonStatus.ContractWait.init(wait:))
         case .ready(let version, let ahead):
             enter(.ready, at: now)
             currentVersion = version
@@ -46,5 +48,12 @@ extension DaemonStatus {
             let beyond = ahead ? " (ahead of this release's target \(targetVersion.map(String.init) ?? "?"))" : ""
             message = "ready: schema at \(version)\(beyond)"
         }
+    }
+}
+
+extension DaemonStatus.ContractWait {
+    init(wait: ContractGate.Wait) {
+        self.init(version: wait.migration.version, name: wait.migration.label, message: wait.description,
+                  holders: wait.holders.map { "\($0.label) (release \($0.release), target \($0.target))" })
     }
 }

@@ -86,16 +86,42 @@ public struct Sidecar: Service {
     }
 
     private func body() async throws {
+        let watcher = FleetWatcher(configuration: configuration.migrator)
+        do {
+            try await watch(watcher)
+        } catch {
+            await deregister(watcher)
+            throw error
+        }
+        await deregister(watcher)
+    }
+
+    /// Removes our fleet row, from a task of its own that a graceful shutdown's cancellation does not reach.
+    private func deregister(_ watcher: FleetWatcher) async {
+        let instance = identity.id
+        await Task { await watcher.deregister(instance: instance) }.value
+    }
+
+    /// Our fleet row for `folder` in `state`.
+    private func registration(_ folder: MigrationFolder, target: Int64, state: DaemonStatus.State) -> FleetRegistration {
+        FleetRegistration(identity: identity, unit: configuration.unit,
+                          release: configuration.release ?? ReleaseLabel.fallback(for: folder), target: target, state: state.rawValue)
+    }
+
+    private func watch(_ watcher: FleetWatcher) async throws {
         notifier.notify("STATUS=starting")
         var generation = 0
         configuration.stateFile?.write(.init(generation: generation, state: "starting"))
         var folder = try loadFolder(generation: generation)
         var connection = configuration.migrator.connectionString
-        var target = try await migrate(folder, generation: generation, connection: connection)
+        var (target, compatible) = try await migrate(folder, generation: generation, connection: connection)
         generation += 1
-        configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
+        // An incompatible release has written its failure (76) for `schemagate reload` already.
+        if compatible { configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target)) }
         let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self)
         let hangups = self.hangups
+        // The heartbeat rides on the version watch: often enough that our row never expires.
+        let interval = min(configuration.watchInterval, configuration.migrator.store.lease / 3)
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 for await _ in hangups { continuation.yield(.reload) }
@@ -106,14 +132,16 @@ public struct Sidecar: Service {
                     continuation.yield(.tick)
                 }
             }
-            var watcher = VersionWatcher(configuration: configuration.migrator)
             defer { watcher.close() }
             var regressed = false
+            var incompatible = !compatible
+            var contractFailed = false
+            var reportedWaits: [ContractGate.Wait]?
             var lastCheck = ContinuousClock.now
             for await trigger in triggers {
                 heartbeat.beat()
                 if case .tick = trigger {
-                    guard ContinuousClock.now - lastCheck >= configuration.watchInterval else { continue }
+                    guard ContinuousClock.now - lastCheck >= interval else { continue }
                     lastCheck = .now
                 }
                 switch trigger {
@@ -128,8 +156,7 @@ public struct Sidecar: Service {
                         watcher.close()
                     case .changed(let new):
                         connection = new
-                        watcher.close()
-                        watcher = VersionWatcher(configuration: with(connection))
+                        watcher.use(with(connection))
                     case .refused(let error):
                         // Still ready on the connection that works; the reload says why it did nothing.
                         let message = "reload: the re-read database URL does not work (\(error.description)); still using the previous one, nothing reloaded"
@@ -141,14 +168,38 @@ public struct Sidecar: Service {
                         continue
                     }
                     folder = try loadFolder(generation: generation)
-                    target = try await migrate(folder, generation: generation, connection: connection)
+                    (target, compatible) = try await migrate(folder, generation: generation, connection: connection)
                     generation += 1
-                    configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
+                    if compatible { configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target)) }
                     regressed = false
+                    incompatible = !compatible
+                    contractFailed = false
                 case .tick:
-                    guard let version = await watcher.version() else { continue }
+                    let state: DaemonStatus.State = incompatible ? .incompatible : regressed ? .regressed : .ready
+                    guard let view = await watcher.view(beat: registration(folder, target: target, state: state)) else { continue }
+                    let version = view.version
+                    metrics.observeFleet(liveInstances: view.members.count + 1)
                     if board.status.currentVersion != version { board.update { $0.currentVersion = version } }
-                    if version < target && !regressed {
+                    if view.registeredAnew {
+                        logger.warning("this instance was dropped from the fleet (no heartbeat for one lease: paused, or cut off); registered again", metadata: [
+                            "event": "\(SchemagateEvent.fleetRejoined.rawValue)", "version": "\(version)",
+                        ])
+                    }
+                    let gate = ContractGate(migrations: folder.migrations, applied: version, target: target,
+                                            others: view.holdingMembers, appliedContracts: view.appliedContracts)
+                    if gate.waits != reportedWaits {
+                        reportedWaits = gate.waits
+                        report(.contractWaiting(gate.waits))
+                    }
+                    switch gate.readiness {
+                    case .incompatible(let contract):
+                        guard !incompatible else { continue }
+                        incompatible = true
+                        try becomeIncompatible(MigrateError.incompatible(contract, target: target), version: version)
+                        // Say so in the registry at once: an incompatible row holds no later contract back.
+                        _ = await watcher.view(beat: registration(folder, target: target, state: .incompatible))
+                    case .pending:
+                        guard !regressed else { continue }
                         regressed = true
                         logger.warning("schema at \(version) is behind target \(target): someone rolled back; not ready", metadata: [
                             "event": "\(SchemagateEvent.regression.rawValue)", "version": "\(version)",
@@ -159,11 +210,18 @@ public struct Sidecar: Service {
                             throw SidecarFailure(exitCode: SchemagateExitCode.notReady.rawValue,
                                                  message: "schema at \(version) fell behind target \(target) (--on-regression=exit)")
                         }
-                    } else if version >= target && regressed {
-                        regressed = false
-                        show(.ready, "ready: schema at \(version)", version: version)
-                        notifier.notify("READY=1", "STATUS=ready: schema at \(version)")
-                        logger.info("ready again: schema at \(version)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(version)"])
+                    case .ready:
+                        if regressed || incompatible {
+                            regressed = false
+                            incompatible = false
+                            show(.ready, "ready: schema at \(version)", version: version)
+                            notifier.notify("READY=1", "STATUS=ready: schema at \(version)")
+                            logger.info("ready again: schema at \(version)", metadata: ["event": "\(SchemagateEvent.ready.rawValue)", "version": "\(version)"])
+                        }
+                        // The last older instance is gone: apply the contract migrations it held back.
+                        if gate.applyLimit > version && !contractFailed {
+                            contractFailed = !(await applyContracts(folder, target: target, connection: connection))
+                        }
                     }
                 }
             }
@@ -171,11 +229,61 @@ public struct Sidecar: Service {
         }
     }
 
-    /// Runs the protocol to the folder's target; `READY=1` when there. Permanent failures end the
-    /// daemon with their exit code; transient trouble is retried inside the migrator.
-    private func migrate(_ folder: MigrationFolder, generation: Int, connection: ConnectionString) async throws -> Int64 {
+    /// Folds an event into the log, the status board and the metrics, without touching readiness.
+    private func report(_ event: MigratorEvent) {
+        events(event)
+        board.update { status in
+            if case .contractWaiting(let waits) = event { status.contractWaits = waits.map(DaemonStatus.ContractWait.init(wait:)) }
+            if case .applied(let migration, _) = event { status.currentVersion = migration.version }
+        }
+        metrics.record(event)
+        metrics.observe(board.status)
+    }
+
+    /// Applies the pending contract migrations through the normal lock protocol while staying
+    /// ready: the app keeps running, its code works before and after them. False when one failed.
+    private func applyContracts(_ folder: MigrationFolder, target: Int64, connection: ConnectionString) async -> Bool {
+        var migratorConfiguration = with(connection)
+        migratorConfiguration.registration = registration(folder, target: target, state: .ready)
+        migratorConfiguration.contractPolicy = .applyAllowed
+        let report = self.report
+        let migrator = Migrator(configuration: migratorConfiguration, folder: folder, identity: identity, logger: logger) { event in
+            // The plan line would repeat every watch; ready still ends the metrics' lock wait.
+            if case .planned = event { return }
+            report(event)
+        }
+        do {
+            let version = try await migrator.run()
+            board.update { $0.currentVersion = version }
+            return true
+        } catch {
+            if case .stopped = error { return true }
+            logger.error("contract migration: \(error.description); staying ready at the schema before it", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
+            board.update { $0.lastError = error.description }
+            metrics.recordFailure()
+            return false
+        }
+    }
+
+    /// A contract migration above our target is applied: not ready, and exit 76 unless told to stay.
+    private func becomeIncompatible(_ error: MigrateError, version: Int64?) throws {
+        logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.incompatible.rawValue)"])
+        show(.incompatible, "incompatible: \(error.description)", error: error.description, version: version)
+        notifier.notify("STATUS=incompatible: \(error.description)")
+        if configuration.onIncompatible == .exit {
+            throw SidecarFailure(exitCode: SchemagateExitCode.incompatible.rawValue, message: error.description)
+        }
+    }
+
+    /// Runs the protocol to the folder's target (as far as the contract gate allows); `READY=1`
+    /// when ready. Permanent failures end the daemon with their exit code; transient trouble is
+    /// retried inside the migrator. Returns the target, and false when this release is incompatible
+    /// with the schema (and told to stay).
+    private func migrate(_ folder: MigrationFolder, generation: Int, connection: ConnectionString) async throws -> (Int64, Bool) {
         let target = (try? MigrationPlan.checkTarget(configuration.migrator.target, folder: folder)) ?? folder.highestVersion ?? 0
         var migratorConfiguration = with(connection)
+        migratorConfiguration.registration = registration(folder, target: target, state: .starting)
+        migratorConfiguration.contractPolicy = .untilReady
         let notifier = self.notifier
         let extension_ = configuration.timeoutExtension
         let forward = events
@@ -224,12 +332,18 @@ public struct Sidecar: Service {
                     guard let version = result else { continue }
                     let ahead = version > target ? " (ahead of this release's target \(target))" : ""
                     notifier.notify("READY=1", "STATUS=ready: schema at \(version)\(ahead)")
-                    return target
+                    return (target, true)
                 }
                 throw MigrateError.stopped
             }
         } catch let error as MigrateError {
             if case .stopped = error { throw error }
+            if case .incompatible = error {
+                configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
+                                                     exitCode: error.exitCode.rawValue))
+                try becomeIncompatible(error, version: nil)
+                return (target, false)
+            }
             show(.failed, "failed: \(error.description)", error: error.description)
             // The counter is for failed migration SQL alone, not for every way a run can end.
             switch error {

@@ -10,7 +10,19 @@ public struct SidecarConfiguration: Sendable {
         case exit
     }
 
+    public enum IncompatiblePolicy: String, Sendable, CaseIterable {
+        /// Exit 76, so that an app unit bound to the sidecar (`BindsTo=`) stops.
+        case exit
+        /// Keep serving "not ready" on the status socket.
+        case stay
+    }
+
     public var migrator: Migrator.Configuration
+    /// The fleet row's release label (`--release`); nil: the folder's highest version.
+    public var release: String?
+    /// The systemd unit this daemon runs under, for the fleet row (empty outside systemd).
+    public var unit: String
+    public var onIncompatible: IncompatiblePolicy
     public var migrationsPath: String
     public var onRegression: RegressionPolicy
     /// How often the version is re-read after ready.
@@ -25,7 +37,11 @@ public struct SidecarConfiguration: Sendable {
 
     public init(migrator: Migrator.Configuration, migrationsPath: String, onRegression: RegressionPolicy = .warn,
                 watchInterval: Duration = .seconds(2), timeoutExtension: Duration = .seconds(30), stateFile: StateFile? = nil,
-                connectionSource: (@Sendable () throws -> ConnectionString)? = nil) {
+                connectionSource: (@Sendable () throws -> ConnectionString)? = nil,
+                release: String? = nil, unit: String = "", onIncompatible: IncompatiblePolicy = .exit) {
+        self.release = release
+        self.unit = unit
+        self.onIncompatible = onIncompatible
         self.stateFile = stateFile
         self.connectionSource = connectionSource
         self.migrator = migrator

@@ -22,6 +22,8 @@ public enum StatusLine {
             return "retrying \(migration.label): \(reason)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
+        case .contractWaiting(let waits):
+            return waits.first?.description
         case .applied, .released, .releaseFoundOtherOwner, .ready:
             // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
@@ -32,7 +34,7 @@ public enum StatusLine {
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
         case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
-        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
+        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready, .contractWaiting: return false
         }
     }
 }

@@ -56,6 +56,11 @@ struct HolderRun {
                 }
             }
             for (index, migration) in plan.pending.enumerated() {
+                // Checked again under the lock: an older release may have registered since the plan.
+                if migration.contract,
+                   try await store.contractHolders(below: migration.version, excluding: identity.id) > 0 {
+                    break
+                }
                 session.onEvent(.applying(migration, index: index + 1, count: plan.pending.count))
                 var attempt = 1
                 let started = ContinuousClock.now

@@ -37,6 +37,10 @@ public struct LeaseRenewer: Sendable {
                     logger.debug("lease renewal found the lock record is no longer ours (released, or taken over)")
                     break
                 }
+                // A long migration must not let the holder's own fleet row expire.
+                if let registration = configuration.registration(state: "migrating") {
+                    _ = try await store!.fleetView(beat: registration)
+                }
             } catch {
                 logger.debug("lease renewal failed; retrying", metadata: ["error": "\(error)"])
                 store?.connection.close()

@@ -19,6 +19,10 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case configuration(String)
     /// A settings row schemagate cannot read.
     case storedRecord(StoredRecordProblem)
+    /// A contract migration above this release's target is applied: this release cannot work.
+    case incompatible(ContractGate.AppliedContract, target: Int64)
+    /// `migrate --wait-for-contract`: live instances still held a contract migration back after `--lock-wait`.
+    case contractWaitExceeded(ContractGate.Wait, waited: Duration)
     /// Cancelled (the daemon is stopping): any transaction was rolled back and the lock released.
     case stopped
 
@@ -29,6 +33,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .migrationFailed, .failedElsewhere, .recoveryFailed: return .migrationFailed
         case .unavailable: return .unavailable
         case .lockWaitExceeded: return .lockHeld
+        case .contractWaitExceeded: return .notReady
+        case .incompatible: return .incompatible
         case .lockLost: return .lockLost
         case .authentication: return .authenticationFailed
         case .configuration: return .usage
@@ -51,6 +57,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .migrationFailed, .failedElsewhere, .recoveryFailed: return .migrationFailed
         case .unavailable: return .databaseGaveUp
         case .lockWaitExceeded: return .lockWaitExceeded
+        case .contractWaitExceeded: return .contractWaiting
+        case .incompatible: return .incompatible
         case .lockLost: return .lockLost
         case .authentication: return .authenticationFailed
         case .configuration: return .configurationError
@@ -78,6 +86,10 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             return message
         case .storedRecord(let problem):
             return problem.description
+        case .incompatible(let contract, let target):
+            return "contract migration \(contract.version) (\(MigrationTitle.shown(contract.name))) is applied, above this release's target \(target): this release cannot work with the schema; deploy a release whose folder has version \(contract.version)"
+        case .contractWaitExceeded(let wait, let waited):
+            return "gave up after --lock-wait \(DurationParser.format(waited)): \(wait.description)"
         case .stopped:
             return "stopped before reaching the target; nothing is left half-applied"
         }

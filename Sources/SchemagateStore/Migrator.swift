@@ -13,9 +13,16 @@ public struct Migrator: Sendable {
         public var target: Int64?
         public var lockWait: Duration
         public var pollInterval: Duration
+        /// The daemon's fleet row (nil: a one-shot command, which does not register).
+        public var registration: FleetRegistration?
+        /// How far to go when live instances of older releases hold a contract migration back.
+        public var contractPolicy: ContractPolicy
 
         public init(connectionString: ConnectionString, store: StoreConfiguration, target: Int64?,
-                    lockWait: Duration, pollInterval: Duration = .milliseconds(500)) {
+                    lockWait: Duration, pollInterval: Duration = .milliseconds(500),
+                    registration: FleetRegistration? = nil, contractPolicy: ContractPolicy = .applyAllowed) {
+            self.registration = registration
+            self.contractPolicy = contractPolicy
             self.connectionString = connectionString
             self.store = store
             self.target = target
@@ -39,7 +46,8 @@ public struct Migrator: Sendable {
         self.onEvent = onEvent
     }
 
-    /// Brings the schema to the target. Returns the version reached; throws `MigrateError`.
+    /// Brings the schema to the target, or as far as the contract gate allows. Returns the version
+    /// reached; throws `MigrateError`.
     public func run() async throws(MigrateError) -> Int64 {
         do {
             _ = try MigrationPlan.checkTarget(configuration.target, folder: folder)
@@ -48,29 +56,66 @@ public struct Migrator: Sendable {
         }
         let session = Session(configuration: configuration, logger: logger, onEvent: onEvent)
         defer { session.close() }
-        // Plan first, without the lock: a bad checksum or target fails here, and an up-to-date
-        // schema is ready at once (the fast path).
-        let plan = try await session.retrying { store in
-            try Self.plan(folder: folder, state: try await store.schemaState(), target: configuration.target)
+        let started = ContinuousClock.now
+        var reportedWaits: [ContractGate.Wait]?
+        var first = true
+        while true {
+            // Plan first, without the lock: a bad checksum or target fails here, and an up-to-date
+            // schema is ready at once (the fast path). The fleet's read rides on the same trip.
+            let (plan, view) = try await session.retrying { store in
+                (try Self.plan(folder: folder, state: try await store.schemaState(), target: configuration.target),
+                 try await store.fleetView(beat: configuration.registration(state: first ? "starting" : "waiting")))
+            }
+            if first { onEvent(.planned(current: plan.current, target: plan.target, pending: plan.pending.map(\.version))) }
+            first = false
+            let gate = ContractGate(migrations: folder.migrations, applied: plan.current, target: plan.target,
+                                    others: view.holdingMembers, appliedContracts: view.appliedContracts)
+            let step = gate.step(current: plan.current, policy: configuration.contractPolicy,
+                                 waitedTooLong: ContinuousClock.now - started >= configuration.lockWait)
+            if case .incompatible = step {} else if reportedWaits != gate.waits {
+                onEvent(.contractWaiting(gate.waits))
+                reportedWaits = gate.waits
+            }
+            switch step {
+            case .incompatible(let contract):
+                throw .incompatible(contract, target: plan.target)
+            case .apply(let limit):
+                _ = try await runLockProtocol(session: session, target: limit)
+            case .finish:
+                onEvent(.ready(version: plan.current, ahead: plan.isAhead))
+                return plan.current
+            case .giveUp(let wait):
+                throw .contractWaitExceeded(wait, waited: configuration.lockWait)
+            case .wait:
+                try? await Task.sleep(for: configuration.pollInterval.jittered())
+                if Task.isCancelled { throw .stopped }
+            }
         }
-        onEvent(.planned(current: plan.current, target: plan.target, pending: plan.pending.map(\.version)))
-        if plan.isUpToDate {
-            onEvent(.ready(version: plan.current, ahead: plan.isAhead))
-            return plan.current
-        }
+    }
+
+    /// The fleet lock protocol up to `target`: observe, take the lock or wait, apply fenced.
+    private func runLockProtocol(session: Session, target: Int64) async throws(MigrateError) -> Int64 {
         var machine = LockProtocol(configuration: .init(
-            instance: identity.id, target: plan.target,
+            instance: identity.id, target: target,
             checksums: Dictionary(uniqueKeysWithValues: folder.migrations.map { ($0.version, $0.checksum) }),
             lockWait: configuration.lockWait, pollInterval: configuration.pollInterval
         ))
         var action = machine.start(now: .now)
         var reportedHolder: (owner: String, at: ContinuousClock.Instant)?
         var lastSnapshot: LockSnapshot?
+        var lastBeat = ContinuousClock.now
         while true {
             switch action {
             case .observe:
                 do {
-                    let snapshot = try await session.store().snapshot()
+                    let store = try await session.store()
+                    // A long wait for another's lock must not let our fleet row expire.
+                    if let registration = configuration.registration(state: "waiting"),
+                       ContinuousClock.now - lastBeat >= configuration.store.lease / 3 {
+                        _ = try await store.fleetView(beat: registration)
+                        lastBeat = .now
+                    }
+                    let snapshot = try await store.snapshot()
                     lastSnapshot = snapshot
                     action = machine.observed(snapshot, now: .now)
                 } catch {
@@ -105,14 +150,12 @@ public struct Migrator: Sendable {
                 if Task.isCancelled { throw .stopped }
                 action = machine.waited(now: .now, announcedVersion: announced)
             case .migrate:
-                let result = try await HolderRun(session: session, folder: folder, identity: identity, target: plan.target).run()
+                let result = try await HolderRun(session: session, folder: folder, identity: identity, target: target).run()
                 if case .lockLost(let owner) = result { onEvent(.lostLock(to: owner)) }
                 action = machine.migrationEnded(result, now: .now)
             case .finish(let outcome):
                 switch outcome {
-                case .ready(let version):
-                    onEvent(.ready(version: version, ahead: version > plan.target))
-                    return version
+                case .ready(let version): return version
                 case .failedElsewhere(let record): throw .failedElsewhere(record)
                 case .unavailable(let message): throw .unavailable(message)
                 case .lockWaitExceeded(let holder): throw .lockWaitExceeded(holder, waited: configuration.lockWait)
@@ -147,6 +190,15 @@ public struct Migrator: Sendable {
         } catch {
             throw .plan(error)
         }
+    }
+}
+
+extension Migrator.Configuration {
+    /// Our fleet row in `state`, or nil when this run does not register.
+    func registration(state: String) -> FleetRegistration? {
+        guard var registration else { return nil }
+        registration.state = state
+        return registration
     }
 }
 

@@ -16,4 +16,6 @@ public enum MigratorEvent: Sendable, Equatable {
     /// Fencing found the lock taken from us (nil: the version moved); we wait for the target again.
     case lostLock(to: String?)
     case ready(version: Int64, ahead: Bool)
+    /// The pending contract migrations live instances of older releases hold back (empty: none, any more).
+    case contractWaiting([ContractGate.Wait])
 }

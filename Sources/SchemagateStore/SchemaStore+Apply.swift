@@ -235,13 +235,15 @@ extension SchemaStore {
 
     private func recordingApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double) -> (sql: String, parameters: [String?]) {
         recordingMove(to: migration.version, version: migration.version, name: migration.name, checksum: migration.checksum,
-                      direction: "up", downSQL: migration.downSQL, identity: identity, durationMilliseconds: durationMilliseconds)
+                      direction: "up", downSQL: migration.downSQL, identity: identity, durationMilliseconds: durationMilliseconds,
+                      contract: migration.contract)
     }
 
     /// Moves the version record to `newVersion`, adds the history row for `version`, clears a
     /// failure at or below it and wakes waiters: one statement, inside the fenced transaction.
     func recordingMove(to newVersion: Int64, version: Int64, name: String, checksum: String, direction: String,
-                       downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double) -> (sql: String, parameters: [String?]) {
+                       downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double,
+                       contract: Bool = false) -> (sql: String, parameters: [String?]) {
         (
             """
             WITH version AS (
@@ -253,15 +255,15 @@ extension SchemaStore {
             ), cleared AS (
               DELETE FROM \(settings) WHERE key = $11 AND (value->>'version')::bigint <= $2::bigint
             ), recorded AS (
-              INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql, settings_table)
-              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9, $14)
+              INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql, settings_table, contract)
+              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9, $14, $15::boolean)
               RETURNING 1
             )
             SELECT pg_notify($10, $14 || ':' || $2::text) FROM version, recorded
             """,
             [SettingsKey.schemaVersion, String(newVersion), name, checksum, identity.id,
              identity.host, String(identity.pid), String(durationMilliseconds), downSQL, versionChannel,
-             SettingsKey.lastFailure, String(version), direction, settings]
+             SettingsKey.lastFailure, String(version), direction, settings, contract ? "true" : "false"]
         )
     }
 

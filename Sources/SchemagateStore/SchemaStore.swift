@@ -12,6 +12,8 @@ public final class SchemaStore: Sendable {
     let settings: String
     /// `"schema"."schemagate_history"`, quoted.
     let history: String
+    /// `"schema"."schemagate_fleet"`, quoted.
+    let fleet: String
     let schema: String
 
     public init(connection: Connection, configuration: StoreConfiguration) {
@@ -20,6 +22,7 @@ public final class SchemaStore: Sendable {
         schema = connection.escapeIdentifier(configuration.schema)
         settings = schema + "." + connection.escapeIdentifier(configuration.settingsTable)
         history = schema + "." + connection.escapeIdentifier(configuration.historyTable)
+        fleet = schema + "." + connection.escapeIdentifier(configuration.fleetTable)
     }
 
     /// Creates the schema, both tables and the version row when missing. Many instances may start
@@ -30,18 +33,19 @@ public final class SchemaStore: Sendable {
         try await ensureVersionRow()
     }
 
-    /// Creates the schema and both tables when missing (one statement when they exist).
+    /// Creates the schema and the tables when missing (one statement when they exist).
     public func ensureTables() async throws {
         let existing = try await connection.query(
             """
             SELECT to_regclass($1) IS NOT NULL AS settings, to_regclass($2) IS NOT NULL AS history,
-                   EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = to_regclass($2)
-                           AND attname = 'settings_table' AND NOT attisdropped) AS scoped
+                   to_regclass($3) IS NOT NULL AS fleet,
+                   (SELECT count(*) FROM pg_attribute WHERE attrelid = to_regclass($2)
+                    AND attname IN ('settings_table', 'contract') AND NOT attisdropped) = 2 AS scoped
             """,
-            [settings, history]
+            [settings, history, fleet]
         )
         let row = existing.first
-        if row?.bool("settings") != true || row?.bool("history") != true || row?.bool("scoped") != true {
+        if row?.bool("settings") != true || row?.bool("history") != true || row?.bool("fleet") != true || row?.bool("scoped") != true {
             try await createTables()
         }
     }
@@ -98,6 +102,27 @@ public final class SchemaStore: Sendable {
                 // Rows from before that column belong to the first instance that adds it.
                 try await connection.query("ALTER TABLE \(history) ADD COLUMN IF NOT EXISTS settings_table text")
                 try await connection.query("UPDATE \(history) SET settings_table = $1 WHERE settings_table IS NULL", [settings])
+                // Contract migrations are known by history, not by the folder: an older release's
+                // folder does not have the contract migrations that make it incompatible.
+                try await connection.query("ALTER TABLE \(history) ADD COLUMN IF NOT EXISTS contract boolean NOT NULL DEFAULT false")
+                try await connection.query(
+                    """
+                    CREATE TABLE IF NOT EXISTS \(fleet) (
+                        settings_table text NOT NULL,
+                        instance text NOT NULL,
+                        host text NOT NULL,
+                        pid integer NOT NULL,
+                        unit text NOT NULL,
+                        release text NOT NULL,
+                        target bigint NOT NULL,
+                        state text NOT NULL,
+                        heartbeat_at timestamptz NOT NULL,
+                        expires_at timestamptz NOT NULL,
+                        registered_at timestamptz NOT NULL,
+                        PRIMARY KEY (settings_table, instance)
+                    )
+                    """
+                )
                 try await connection.query("COMMIT")
                 return
             } catch let error as PQError where attempt < 5 && error.kind == .server &&

@@ -24,7 +24,8 @@ final class Session: @unchecked Sendable {
     }
 
     /// The connection, with the tables present: enough to read the state. The fast path (schema
-    /// at the target) needs nothing more, so it costs a connection and two statements.
+    /// at the target) needs nothing more, so it costs a connection and three statements (tables,
+    /// state, and the fleet's read with our heartbeat).
     func readingStore() async throws -> SchemaStore {
         if let current { return current }
         attempts += 1

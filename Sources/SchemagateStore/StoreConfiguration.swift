@@ -3,6 +3,8 @@ public struct StoreConfiguration: Sendable {
     public var schema: String
     public var settingsTable: String
     public var historyTable: String
+    /// The fleet registry: one row per live daemon, scoped by settings table like history.
+    public var fleetTable: String
     /// How long a lock record stays valid without renewal.
     public var lease: Duration
     /// `lock_timeout` for each migration transaction: a migration that cannot get its table
@@ -14,12 +16,13 @@ public struct StoreConfiguration: Sendable {
 
     public init(
         schema: String = "public", settingsTable: String = "schemagate_settings",
-        historyTable: String = "schemagate_history",
+        historyTable: String = "schemagate_history", fleetTable: String = "schemagate_fleet",
         lease: Duration = .seconds(15), ddlLockTimeout: Duration = .seconds(5)
     ) {
         self.schema = schema
         self.settingsTable = settingsTable
         self.historyTable = historyTable
+        self.fleetTable = fleetTable
         self.lease = lease
         self.ddlLockTimeout = ddlLockTimeout
     }

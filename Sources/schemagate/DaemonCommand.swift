@@ -24,7 +24,13 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("What to do when the schema falls behind the target after ready: warn or exit (default warn).", valueName: "policy"))
     var onRegression: String?
 
-    @Option(help: ArgumentHelp("How often to re-read the version after ready (default 2s).", valueName: "duration"))
+    @Option(help: ArgumentHelp("What to do when a contract migration above this release's target is applied: exit (76) or stay (not ready on the socket); default exit.", valueName: "policy"))
+    var onIncompatible: String?
+
+    @Option(help: ArgumentHelp("Release label this daemon registers in the fleet (default: the folder's highest version; at most 200 bytes, printable).", valueName: "label"))
+    var release: String?
+
+    @Option(help: ArgumentHelp("How often to re-read the version (and beat the fleet heartbeat) after ready (default 2s; at most a third of --lease).", valueName: "duration"))
     var watchInterval: String?
 
     @Option(help: ArgumentHelp("State file for `schemagate reload` (default $RUNTIME_DIRECTORY/schemagate.state).", valueName: "path"))
@@ -49,6 +55,14 @@ struct DaemonCommand: AsyncParsableCommand {
         guard let policy = SidecarConfiguration.RegressionPolicy(rawValue: policyName) else {
             throw CommandFailure(.usage, "--on-regression '\(policyName)': use warn or exit")
         }
+        let incompatibleName = onIncompatible ?? Environment.value(forOption: "on-incompatible") ?? "exit"
+        guard let incompatiblePolicy = SidecarConfiguration.IncompatiblePolicy(rawValue: incompatibleName) else {
+            throw CommandFailure(.usage, "--on-incompatible '\(incompatibleName)': use exit or stay")
+        }
+        let releaseLabel = release ?? Environment.value(forOption: "release")
+        if let releaseLabel, let problem = ReleaseLabel.problem(with: releaseLabel) {
+            throw CommandFailure(.usage, problem)
+        }
         let configuration = SidecarConfiguration(
             migrator: Migrator.Configuration(
                 connectionString: try database.connectionString(),
@@ -62,7 +76,8 @@ struct DaemonCommand: AsyncParsableCommand {
             stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:)),
             // On reload the URL is read again, so that a rotated password (a new credential file,
             // or a passfile libpq reads) is taken up without restarting the sidecar.
-            connectionSource: { [database] in try database.connectionString() }
+            connectionSource: { [database] in try database.connectionString() },
+            release: releaseLabel, unit: Environment.systemdUnit(), onIncompatible: incompatiblePolicy
         )
         let server = StatusServer(
             configuration: .init(socket: try claimSocket(), http: try listenAddress(),

@@ -20,4 +20,17 @@ enum Environment {
         let trimmed = String(text.trimmingWhitespace())
         return trimmed.isEmpty ? nil : trimmed
     }
+
+    /// The systemd unit this process runs in (`schemagate@app.service`), read from its cgroup
+    /// when systemd started it (`INVOCATION_ID` is set); empty otherwise.
+    static func systemdUnit() -> String {
+        guard getenv("INVOCATION_ID") != nil,
+              let data = FileManager.default.contents(atPath: "/proc/self/cgroup"),
+              let text = String(data: data, encoding: .utf8) else { return "" }
+        for line in text.split(separator: "\n") {
+            guard let last = line.split(separator: "/").last, last.hasSuffix(".service") else { continue }
+            return String(last)
+        }
+        return ""
+    }
 }

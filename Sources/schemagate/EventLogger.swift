@@ -38,6 +38,17 @@ struct EventLogger: Sendable {
                 "event": "\(SchemagateEvent.migrationApplied.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
                 "duration_ms": "\(Int(duration.rounded()))",
             ])
+            if migration.contract {
+                logger.notice("contract migration \(migration.label) applied: no live instance needs the schema below it", metadata: [
+                    "event": "\(SchemagateEvent.contractApplied.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
+                ])
+            }
+        case .contractWaiting(let waits):
+            for wait in waits {
+                logger.notice("\(wait.description)", metadata: [
+                    "event": "\(SchemagateEvent.contractWaiting.rawValue)", "version": "\(wait.migration.version)", "migration": "\(wait.migration.label)",
+                ])
+            }
         case .retrying(let migration, let reason):
             logger.warning("retrying \(migration.label): \(reason)", metadata: [
                 "event": "\(SchemagateEvent.migrationRetry.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",

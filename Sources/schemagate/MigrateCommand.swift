@@ -15,6 +15,9 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var locking: LockingOptions
     @OptionGroup var runOptions: RunOptions
 
+    @Flag(help: "Wait (up to --lock-wait) until live instances of older releases are gone and the contract migrations they hold back are applied.")
+    var waitForContract = false
+
     func run() async throws {
         let identity = InstanceIdentity.current()
         let logger = try runOptions.makeLogger(instance: identity.id)
@@ -22,7 +25,8 @@ struct MigrateCommand: AsyncParsableCommand {
             connectionString: try database.connectionString(),
             store: try database.storeConfiguration(locking),
             target: try target.targetVersion(),
-            lockWait: try runOptions.lockWaitDuration()
+            lockWait: try runOptions.lockWaitDuration(),
+            contractPolicy: waitForContract || Environment.value(forOption: "wait-for-contract") == "true" ? .waitForContracts : .applyAllowed
         )
         let migrations = try folder.load()
         let events = EventLogger(logger: logger)

@@ -22,9 +22,11 @@ struct PlanCommand: AsyncParsableCommand {
         defer { store.connection.close() }
         let state: SchemaState
         let lock: LockView
+        let fleet: FleetView?
         do {
             state = try await store.readStateIfPresent()
             lock = try await Self.lockView(store)
+            fleet = try await store.fleetTableExists() ? try await store.fleetView(beat: nil) : nil
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }
@@ -52,8 +54,14 @@ struct PlanCommand: AsyncParsableCommand {
         } else {
             print("pending:  \(plan.pending.count)")
             for migration in plan.pending {
-                print("  \(migration.label)\(migration.transactional ? "" : "  (no-transaction)")\(migration.downSQL == nil ? "  (no down file)" : "")")
+                print("  \(migration.label)\(migration.contract ? "  (contract)" : "")\(migration.transactional ? "" : "  (no-transaction)")\(migration.downSQL == nil ? "  (no down file)" : "")")
             }
+        }
+        // What `migrate` would stop before: contract migrations that live older releases need gone.
+        if let fleet {
+            let gate = ContractGate(migrations: migrations.migrations, applied: plan.current, target: plan.target,
+                                    others: fleet.holdingMembers, appliedContracts: fleet.appliedContracts)
+            for wait in gate.waits { print("waits:    \(wait.description)") }
         }
     }
 }

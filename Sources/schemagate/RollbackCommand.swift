@@ -19,6 +19,8 @@ struct RollbackCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Migrations folder whose .down.sql files are preferred (default ./migrations; optional).", valueName: "dir"))
     var migrations: String?
     @OptionGroup var runOptions: RunOptions
+    @Flag(help: "Roll back even though live instances need a version above --to (they report regressed, or exit with --on-regression=exit).")
+    var force = false
 
     func run() async throws {
         let identity = InstanceIdentity.current()
@@ -29,7 +31,13 @@ struct RollbackCommand: AsyncParsableCommand {
         defer { store.connection.close() }
         do {
             try await store.bootstrap()
-            // Plan before taking the lock, so that a refusal changes nothing at all.
+            // Check and plan before taking the lock, so that a refusal changes nothing at all. A
+            // live release that needs what the rollback would undo refuses it first.
+            let blockers = ContractGate.rollbackBlockers(to: target, fleet: try await store.fleetView(beat: nil).members)
+            if !blockers.isEmpty && !force {
+                let list = blockers.map { "\($0.label) (release \($0.release), target \($0.target))" }.joined(separator: ", ")
+                throw CommandFailure(.incompatible, "rollback --to \(target) refused: live instances need a version above it: \(list); replace them with a release whose target is \(target) or below first (or pass --force)")
+            }
             _ = try plan(folder: folder, state: try await store.schemaState())
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {

@@ -19,6 +19,7 @@ struct Schemagate: AsyncParsableCommand {
         subcommands: [
             DaemonCommand.self, MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
             NewCommand.self, ImportCommand.self, BaselineCommand.self, StatusCommand.self, WaitCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
+            FleetCommand.self,
         ]
     )
 

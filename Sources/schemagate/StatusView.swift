@@ -20,6 +20,7 @@ struct StatusView {
         // Until the daemon has read the database, "none" and "free" would be guesses.
         let known = status.currentVersion != nil
         lines.append(row("pending", !known ? "unknown" : status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
+        for wait in status.contractWaits { lines.append(row("contract", wait.message)) }
         lines.append(row("lock", known ? lockText : "unknown"))
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
@@ -52,7 +53,7 @@ struct StatusView {
     private var stateColour: String {
         switch status.state {
         case .ready: return "32"
-        case .failed: return "31"
+        case .failed, .incompatible: return "31"
         case .regressed, .stopping: return "33"
         case .starting, .connecting, .waiting, .migrating: return "36"
         }

@@ -21,7 +21,8 @@ struct StatusAnswerTests {
             #expect(wait.code == 200)
             #expect(StatusAnswer.exitCode(current) == .success)
             #expect(current.isSettled && current.ready)
-        case .failed:
+        case .failed, .incompatible:
+            // Incompatible does not pass by waiting: like a failure, it needs a new release.
             #expect(health.code == 503 && health.retryAfter == 1)
             #expect(wait.code == 500)
             #expect(StatusAnswer.exitCode(current) == .failed)

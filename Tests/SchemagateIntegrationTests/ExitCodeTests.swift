@@ -141,7 +141,8 @@ struct ExitCodeTests {
         ])
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         let gate = try await StatusSocketTests.Gate(database)
-        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder])
+        // The gate holds the step: its lock wait must outlast the test on a busy machine.
+        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"])
         try await waitUntil(seconds: 60) {
             try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1"
         }

@@ -392,10 +392,10 @@ def psql_file(script):
 
 
 def realistic():
-    """6. 150 versions of realistic DDL (tables, indexes, functions and triggers, DO blocks,
+    """7. 150 versions of realistic DDL (tables, indexes, functions and triggers, DO blocks,
     views, constraints), against one psql session running the same SQL, one transaction each."""
     count = 30 if QUICK else 150
-    print(f"6. realistic DDL ({count})", file=sys.stderr, flush=True)
+    print(f"7. realistic DDL ({count})", file=sys.stderr, flush=True)
     path = folder(count, body=realistic_sql)
     script = one_session_script(count, realistic_sql)
     floor, ours = [], []
@@ -403,9 +403,9 @@ def realistic():
     for _ in range(2 if QUICK else 9):
         floor.append(psql_file(script))
         ours.append(timed([BIN, "migrate", "--database-url", direct(new_db()), "--migrations", path]))
-    record("6 realistic DDL", f"`schemagate migrate`, {count} versions of tables, indexes, functions, DO blocks", ours, floor=floor,
+    record("7 realistic DDL", f"`schemagate migrate`, {count} versions of tables, indexes, functions, DO blocks", ours, floor=floor,
            target="≤ 1.2× floor", met=ratio(ours, floor) <= 1.2)
-    record("6 realistic DDL", f"floor: one psql session, the same {count} versions, one transaction each", floor)
+    record("7 realistic DDL", f"floor: one psql session, the same {count} versions, one transaction each", floor)
 
 
 class ConnectionSampler:
@@ -645,8 +645,72 @@ def machine():
     ]
 
 
+def contract_folders():
+    """Release A (0001: people.name) and release B (+ 0002 full_name, + 0003 contract: drop name)."""
+    old_path = scratch("schemagate-bench-contract-a-")
+    with open(os.path.join(old_path, "0001_people.up.sql"), "w") as f:
+        f.write("CREATE TABLE people (id int PRIMARY KEY, name text);\n")
+    new_path = scratch("schemagate-bench-contract-b-")
+    shutil.copy(os.path.join(old_path, "0001_people.up.sql"), new_path)
+    with open(os.path.join(new_path, "0002_add_full_name.up.sql"), "w") as f:
+        f.write("ALTER TABLE people ADD COLUMN full_name text;\n")
+    with open(os.path.join(new_path, "0003_drop_name.up.sql"), "w") as f:
+        f.write("-- schemagate: contract\nALTER TABLE people DROP COLUMN name;\n")
+    return old_path, new_path
+
+
+def contract_floor():
+    """The floor: `schemagate migrate` applying 0003 itself, nothing holding it back (process
+    start, connect, plan, lock, apply, release)."""
+    db = new_db()
+    _, new_path = contract_folders()
+    subprocess.run([BIN, "migrate", "--database-url", direct(db), "--migrations", new_path, "--target", "2"], check=True, capture_output=True)
+    return timed([BIN, "migrate", "--database-url", direct(db), "--migrations", new_path])
+
+
+def contract_run(kill):
+    """One old-release daemon (target 1) and one new-release daemon (target 3, 0003 a contract
+    migration): the old one leaves (SIGTERM, or SIGKILL); time from its exit to the start of the
+    transaction that applies 0003 (schemagate_history, the database's clock on this host)."""
+    db = new_db()
+    old_path, new_path = contract_folders()
+    listener = NotifyListener()
+    options = ("--lease", "3s", "--watch-interval", "500ms")
+    old = daemon(listener, direct(db), old_path, "--release", "A", *options)
+    listener.wait([old.pid])
+    new = daemon(listener, direct(db), new_path, "--release", "B", *options)
+    try:
+        listener.wait([new.pid])
+        assert psql(db, "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2"
+        old.send_signal(signal.SIGKILL if kill else signal.SIGTERM)
+        old.wait(timeout=30)
+        gone = time.time()
+        deadline = gone + 30
+        while True:
+            at = psql(db, "SELECT extract(epoch FROM started_at) FROM schemagate_history WHERE version = 3 AND direction = 'up' AND success")
+            if at:
+                return (float(at) - gone) * 1000
+            if time.time() > deadline:
+                raise TimeoutError("0003 was never applied")
+            time.sleep(0.02)
+    finally:
+        stop([new])
+        listener.close()
+
+
+def contracts():
+    print("8. contract migrations", file=sys.stderr, flush=True)
+    floor = [contract_floor() for _ in range(RUNS)]
+    clean = [contract_run(kill=False) for _ in range(RUNS)]
+    record("8 contract", "last old instance's clean stop → contract applied (--watch-interval 500ms)", clean,
+           floor=floor, target="< 1 s", met=statistics.median(clean) < 1000)
+    killed = [contract_run(kill=True) for _ in range(RUNS)]
+    record("8 contract", "SIGKILL of the last old instance → contract applied (--lease 3s)", killed,
+           floor=floor, target="< lease + 1 s (4 s)", met=statistics.median(killed) < 4000)
+
+
 SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint,
-             "race": race, "realistic": realistic}
+             "race": race, "realistic": realistic, "contract": contracts}
 
 
 def main():

@@ -37,11 +37,21 @@ for app in app app2 bad slow; do
 done
 # The example app for the failing instance.
 sed 's/schemagate@app.service/schemagate@bad.service/g' "$REPO/systemd/example-app.service" >"$ROOT/etc/systemd/system/example-bad.service"
+# An old release (expand-contract's 0001 only) whose app is bound to its sidecar with BindsTo=,
+# and the new release's folder that drops what the old one reads.
+mkdir -p "$ROOT/srv/old/migrations" "$ROOT/srv/new/migrations"
+cp "$REPO"/migrations/expand-contract/0001_* "$ROOT/srv/old/migrations/"
+cp "$REPO"/migrations/expand-contract/*.sql "$ROOT/srv/new/migrations/"
+printf 'SCHEMAGATE_MIGRATIONS=/srv/old/migrations\nSCHEMAGATE_RELEASE=1\nSCHEMAGATE_LEASE=2s\nSCHEMAGATE_WATCH_INTERVAL=300ms\n' >"$ROOT/etc/schemagate/old.env"
+printf 'host=127.0.0.1 port=5433 dbname=old user=postgres\n' >"$ROOT/etc/schemagate/old.database-url"
+chmod 0600 "$ROOT/etc/schemagate/old.database-url"
+sed 's/^Requires=schemagate@app.service/BindsTo=schemagate@old.service/; s/^After=schemagate@app.service/After=schemagate@old.service/' \
+    "$REPO/systemd/example-app.service" >"$ROOT/etc/systemd/system/example-old.service"
 nspawn_boot
 inside journalctl --update-catalog
 
 # --- a PostgreSQL inside, as a unit --------------------------------------------------------------
-postgres_inside app bad slow
+postgres_inside app bad slow old
 
 # --- the app starts only after READY=1 -------------------------------------------------------------
 inside systemctl start schemagate@app2.service --no-block
@@ -128,4 +138,18 @@ for _ in $(seq 100); do [ "$(inside systemctl is-active example-app.service)" !=
 inside journalctl -u schemagate@app.service SCHEMAGATE_EVENT=regression --no-pager | grep -q "behind target" \
     || fail "no regression entry in the journal"
 ok "a rollback below the target: schemagate@app left (--on-regression=exit) and BindsTo= stopped example-app"
+# --- an old release's app stops with its sidecar once a contract migration makes it incompatible ----
+inside systemctl start example-old.service || fail "example-old did not start: $(inside systemctl status schemagate@old --no-pager 2>&1 | tail -10)"
+# Paused past its lease, the old sidecar drops out of the fleet; a deploy job applies the contract.
+inside systemctl kill -s SIGSTOP schemagate@old.service
+inside schemagate migrate --database-url 'host=127.0.0.1 port=5433 dbname=old user=postgres' --migrations /srv/new/migrations \
+    --wait-for-contract --lock-wait 30s >"$BASE/contract-migrate" 2>&1 || fail "migrate --wait-for-contract: $(tail -5 "$BASE/contract-migrate")"
+[ "$(psql_inside old "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")" = 3 ] || fail "the contract migration was not applied"
+inside systemctl kill -s SIGCONT schemagate@old.service
+for _ in $(seq 100); do [ "$(inside systemctl is-active example-old.service)" = active ] || break; sleep 0.1; done
+[ "$(inside systemctl is-active example-old.service)" != active ] || fail "example-old still runs on an incompatible schema"
+[ "$(inside systemctl show -P ExecMainStatus schemagate@old.service)" = 76 ] || fail "the old sidecar's exit status is not 76: $(inside systemctl status schemagate@old --no-pager | tail -5)"
+[ "$(inside systemctl show -P NRestarts schemagate@old.service)" = 0 ] || fail "the old sidecar was restarted despite RestartPreventExitStatus"
+inside journalctl -u schemagate@old.service SCHEMAGATE_EVENT=incompatible --no-pager | grep -q "drop_name" || fail "no incompatible entry naming drop_name"
+ok "an old release's app bound with BindsTo= stopped when its sidecar found 0003 applied (exit 76, not restarted)"
 echo "all systemd checks passed"
