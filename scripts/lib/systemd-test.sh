@@ -131,7 +131,7 @@ locks=$(psql_inside slow "SELECT count(*) FROM schemagate_settings WHERE key = '
 ok "systemctl stop mid-migration: rolled back, no lock left"
 # --- a regression stops the application bound with BindsTo= -------------------------------------
 [ "$(inside systemctl is-active example-app.service)" = active ] || fail "example-app is not running before the regression"
-inside schemagate rollback --to 5 --database-url 'host=127.0.0.1 port=5433 dbname=app user=postgres' \
+inside schemagate rollback --to 5 --force --database-url 'host=127.0.0.1 port=5433 dbname=app user=postgres' \
     --migrations /srv/app/migrations >"$BASE/rollback.log" 2>&1 || fail "rollback --to 5 failed: $(cat "$BASE/rollback.log")"
 for _ in $(seq 100); do [ "$(inside systemctl is-active example-app.service)" != active ] && break; sleep 0.1; done
 [ "$(inside systemctl is-active example-app.service)" != active ] || fail "example-app kept running after its sidecar left on a regression"
