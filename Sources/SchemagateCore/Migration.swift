@@ -14,10 +14,13 @@ public struct Migration: Sendable, Equatable, Identifiable {
     public let checksum: String
     /// False for `-- schemagate: no-transaction`: statements then run one at a time, outside a transaction.
     public let transactional: Bool
+    /// True for `-- schemagate: allow-blocking`: the governor never cancels it.
+    public let allowBlocking: Bool
 
     public init(
         version: Int64, name: String, versionText: String, upFile: String, upSQL: String,
-        downFile: String?, downSQL: String?, checksum: String, transactional: Bool
+        downFile: String?, downSQL: String?, checksum: String, transactional: Bool,
+        allowBlocking: Bool = false
     ) {
         self.version = version
         self.name = name
@@ -28,6 +31,7 @@ public struct Migration: Sendable, Equatable, Identifiable {
         self.downSQL = downSQL
         self.checksum = checksum
         self.transactional = transactional
+        self.allowBlocking = allowBlocking
     }
 
     /// `0042_add_index`, as operators see it in file names.

@@ -1,8 +1,11 @@
 /// First-line directives of a migration file: `-- schemagate: no-transaction`.
 public struct MigrationDirectives: Equatable, Sendable {
     public var transactional = true
+    /// `allow-blocking`: the lock-impact governor watches but never cancels, for a planned
+    /// maintenance-window rewrite.
+    public var allowBlocking = false
 
-    public static let known = ["no-transaction"]
+    public static let known = ["no-transaction", "allow-blocking"]
 
     /// Reads the directives from the first line; an unknown one is returned as the failure.
     static func parse(firstLineOf sql: String) -> Result<MigrationDirectives, DirectiveProblem> {
@@ -16,6 +19,7 @@ public struct MigrationDirectives: Equatable, Sendable {
         for word in words {
             switch word {
             case "no-transaction": directives.transactional = false
+            case "allow-blocking": directives.allowBlocking = true
             default: return .failure(DirectiveProblem(directive: String(word)))
             }
         }

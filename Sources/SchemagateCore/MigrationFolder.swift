@@ -99,7 +99,8 @@ public struct MigrationFolder: Sendable {
                 version: version, name: upName.name, versionText: upName.versionText,
                 upFile: display(upEntry.name), upSQL: up.sql,
                 downFile: downFiles.first.map { display($0.1.name) }, downSQL: down?.sql,
-                checksum: Checksum.sha256(upEntry.bytes), transactional: up.directives.transactional
+                checksum: Checksum.sha256(upEntry.bytes), transactional: up.directives.transactional,
+                allowBlocking: up.directives.allowBlocking
             ))
         }
         if problems.isEmpty && migrations.isEmpty { problems.append(.noMigrations(folder: path)) }

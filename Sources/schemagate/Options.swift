@@ -23,6 +23,12 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: ArgumentHelp("lock_timeout of each migration transaction (default 5s).", valueName: "duration"))
     var ddlLockTimeout: String?
 
+    @Option(help: ArgumentHelp("Cancel our own statement when another session waits behind it this long, and retry (default 200ms; below --ddl-lock-timeout).", valueName: "duration"))
+    var maxBlock: String?
+
+    @Option(help: ArgumentHelp("How often a migration cancelled by --max-block is retried before it fails (default \(GovernorSettings.defaultMaxBlockRetries), at most \(GovernorSettings.mostMaxBlockRetries)).", valueName: "count"))
+    var maxBlockRetries: String?
+
     func connectionString() throws -> ConnectionString {
         let raw = databaseURL ?? Environment.value(forOption: "database-url") ?? Environment.credentialDatabaseURL() ?? ""
         do {
@@ -44,10 +50,30 @@ struct DatabaseOptions: ParsableArguments {
         guard lease >= StoreConfiguration.shortestLease else {
             throw CommandFailure(.usage, "--lease '\(DurationParser.format(lease))': too short; give at least \(DurationParser.format(StoreConfiguration.shortestLease)) (it is renewed every third of it), e.g. 15s")
         }
+        let ddlLockTimeout = try duration("ddl-lock-timeout", ddlLockTimeout, default: .seconds(5))
         return StoreConfiguration(
             schema: schema, settingsTable: table, lease: lease,
-            ddlLockTimeout: try duration("ddl-lock-timeout", ddlLockTimeout, default: .seconds(5))
+            ddlLockTimeout: ddlLockTimeout, governor: try governorSettings(ddlLockTimeout: ddlLockTimeout)
         )
+    }
+
+    /// `--max-block` and `--max-block-retries`, refused (exit 2) before any connection is opened.
+    private func governorSettings(ddlLockTimeout: Duration) throws -> GovernorSettings {
+        let maxBlock = try duration("max-block", maxBlock, default: GovernorSettings.defaultMaxBlock)
+        let retriesText = maxBlockRetries ?? Environment.value(forOption: "max-block-retries")
+        let retries: Int
+        if let retriesText {
+            guard let parsed = Int(retriesText) else {
+                throw CommandFailure(.usage, "--max-block-retries '\(retriesText)': not a whole number; give one from 0 to \(GovernorSettings.mostMaxBlockRetries)")
+            }
+            retries = parsed
+        } else {
+            retries = GovernorSettings.defaultMaxBlockRetries
+        }
+        switch GovernorSettings.validated(maxBlock: maxBlock, maxBlockRetries: retries, ddlLockTimeout: ddlLockTimeout) {
+        case .success(let settings): return settings
+        case .failure(let problem): throw CommandFailure(.usage, problem.message)
+        }
     }
 }
 
