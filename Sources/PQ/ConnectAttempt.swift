@@ -1,5 +1,5 @@
 import CLibPQ
-import Foundation
+import FoundationEssentials
 
 #if canImport(Glibc)
 import Glibc
@@ -67,7 +67,7 @@ struct ConnectAttempt {
             var line = String(rawLine)
             if line.hasPrefix("LOCATION:") { continue }
             for severity in ["FATAL:  ", "ERROR:  ", "PANIC:  "] {
-                guard let range = line.range(of: severity) else { continue }
+                guard let range = line.firstRange(of: severity) else { continue }
                 let rest = line[range.upperBound...]
                 let code = rest.prefix(5)
                 if code.count == 5, rest.dropFirst(5).hasPrefix(": "),

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// What the daemon's status socket reports (docs/reference.md, "Status socket"): its state, the schema's version against the
 /// target, what is still pending, who holds the lock and the last error. The daemon encodes it for
@@ -76,6 +76,8 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     public var startedAt: Date
     /// The same words systemd shows as `StatusText`.
     public var message: String
+    /// The schemagate release answering (`SchemagateVersion.current`), for bug reports.
+    public var version: String = SchemagateVersion.current
     /// The lock's age and the uptime as the daemon computed them when it answered (decoded only:
     /// the reader's clock need not agree with the daemon's).
     public private(set) var reportedLockHeldFor: Double?
@@ -109,7 +111,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case state, ready, pending, lock, instance, host, pid, since, message
+        case state, ready, pending, lock, instance, host, pid, since, message, version
         case currentVersion = "current_version"
         case targetVersion = "target_version"
         case lastError = "last_error"
@@ -138,6 +140,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         try container.encode(startedAt, forKey: .startedAt)
         try container.encode(max(0, now.timeIntervalSince(startedAt)).rounded(toPlaces: 3), forKey: .uptime)
         try container.encode(message, forKey: .message)
+        try container.encode(version, forKey: .version)
     }
 
     public init(from decoder: any Decoder) throws {
@@ -154,6 +157,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         since = try container.decode(Date.self, forKey: .since)
         startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt) ?? since
         message = try container.decodeIfPresent(String.self, forKey: .message) ?? state.rawValue
+        version = try container.decodeIfPresent(String.self, forKey: .version) ?? "unknown"
         reportedLockHeldFor = try container.decodeIfPresent(Double.self, forKey: .lockHeldFor)
         reportedUptime = try container.decodeIfPresent(Double.self, forKey: .uptime)
     }
@@ -181,7 +185,7 @@ extension CodingUserInfoKey {
 
 extension Double {
     func rounded(toPlaces places: Int) -> Double {
-        let scale = pow(10, Double(places))
+        let scale = (0..<places).reduce(1.0) { scale, _ in scale * 10 }
         return (self * scale).rounded() / scale
     }
 }

@@ -42,7 +42,8 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
 }
 
 extension String {
-    func padding(_ width: Int) -> String {
+    /// Left-aligned in a column of `width` characters.
+    public func padding(_ width: Int) -> String {
         count >= width ? self : self + String(repeating: " ", count: width - count)
     }
 }

@@ -11,6 +11,11 @@ public struct MigrationDirectives: Equatable, Sendable {
     static func parse(firstLineOf sql: String) -> Result<MigrationDirectives, DirectiveProblem> {
         var directives = MigrationDirectives()
         let firstLine = sql.prefix { $0 != "\n" && $0 != "\r\n" }
+        // Mattermost's morph marks a file the same way; its meaning is exactly `no-transaction`.
+        if firstLine.trimmingWhitespace() == "-- morph:nontransactional" {
+            directives.transactional = false
+            return .success(directives)
+        }
         guard let list = directiveList(in: firstLine) else { return .success(directives) }
         let words = list.split(separator: ",").map { $0.trimmingWhitespace() }
         guard !words.isEmpty, !words.contains(where: \.isEmpty) else {
@@ -53,7 +58,7 @@ public struct MigrationDirectives: Equatable, Sendable {
 }
 
 extension StringProtocol {
-    func trimmingWhitespace() -> Substring {
+    public func trimmingWhitespace() -> Substring {
         let text = Substring(self)
         let start = text.firstIndex { !$0.isWhitespace } ?? text.endIndex
         let end = text.lastIndex { !$0.isWhitespace }.map { text.index(after: $0) } ?? start

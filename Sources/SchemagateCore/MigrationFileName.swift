@@ -1,4 +1,6 @@
-/// The parts of a migration file name: `<version>_<name>.up.sql` or `<version>_<name>.down.sql`.
+/// The parts of a migration file name: `<version>_<title>.up.sql` or `<version>_<title>.down.sql`.
+/// The title follows golang-migrate's rule (anything but `/`, NUL and control characters), so the
+/// dots, dashes and capitals of folders written for other tools are accepted as they are.
 struct MigrationFileName: Equatable {
     enum Direction: Equatable { case up, down }
 
@@ -30,7 +32,7 @@ struct MigrationFileName: Equatable {
         let versionText = stem[..<underscore]
         let name = stem[stem.index(after: underscore)...]
         guard !versionText.isEmpty, versionText.allSatisfy(\.isASCIIDigit),
-              !name.isEmpty, name.allSatisfy({ $0.isASCIIDigit || $0 == "_" || ("a"..."z").contains($0) })
+              isAcceptedTitle(name)
         else { return .failure(.notAMigrationName) }
         let digits = versionText.drop { $0 == "0" }
         guard !digits.isEmpty else { return .failure(.versionNotPositive) }
@@ -38,6 +40,12 @@ struct MigrationFileName: Equatable {
         return .success(MigrationFileName(
             version: version, versionText: String(versionText), name: String(name), direction: direction
         ))
+    }
+
+    /// A title is shown as written; these are the characters that would make it unreadable or
+    /// ambiguous in a path or a log line.
+    static func isAcceptedTitle(_ title: Substring) -> Bool {
+        !title.isEmpty && !title.unicodeScalars.contains { $0 == "/" || $0.properties.generalCategory == .control }
     }
 }
 

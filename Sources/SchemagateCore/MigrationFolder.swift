@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The migrations of one folder, sorted by version and checked against the folder rules (README, "Migrations folder").
 /// `parse` is pure and works on an in-memory file list; `load` reads the folder from disk.
@@ -25,22 +26,22 @@ public struct MigrationFolder: Sendable {
     /// Reads every regular file of `path` (subfolders and non-`.sql` files are ignored by `parse`);
     /// a `.sql` symbolic link whose target is missing is an error.
     public static func load(path: String) throws(MigrationFolderError) -> MigrationFolder {
-        var isDirectory: ObjCBool = false
+        var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MigrationFolderError([.folderMissing(folder: path)])
         }
-        guard isDirectory.boolValue else { throw MigrationFolderError([.notADirectory(folder: path)]) }
+        guard isDirectory else { throw MigrationFolderError([.notADirectory(folder: path)]) }
         let names: [String]
         do {
             names = try FileManager.default.contentsOfDirectory(atPath: path)
         } catch {
-            throw MigrationFolderError([.unreadable(path: path, reason: "\(error.localizedDescription)")])
+            throw MigrationFolderError([.unreadable(path: path, reason: Self.reason(error))])
         }
         var entries: [Entry] = []
         var danglingLinks: [MigrationFolderProblem] = []
         for name in names.sorted() where name.hasSuffix(".sql") {
-            let filePath = (path as NSString).appendingPathComponent(name)
-            var fileIsDirectory: ObjCBool = false
+            let filePath = joinedPath(path, name)
+            var fileIsDirectory = false
             guard FileManager.default.fileExists(atPath: filePath, isDirectory: &fileIsDirectory) else {
                 // A link whose target is gone would drop its migration without a word.
                 if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: filePath) {
@@ -48,7 +49,7 @@ public struct MigrationFolder: Sendable {
                 }
                 continue
             }
-            guard !fileIsDirectory.boolValue else { continue }
+            guard !fileIsDirectory else { continue }
             guard let data = FileManager.default.contents(atPath: filePath) else {
                 throw MigrationFolderError([.unreadable(path: filePath, reason: "permission denied or I/O error")])
             }
@@ -58,12 +59,20 @@ public struct MigrationFolder: Sendable {
         return try parse(path: path, entries: entries).get()
     }
 
+    /// Why a folder could not be listed, in the words of the system error beneath FileManager's.
+    private static func reason(_ error: any Error) -> String {
+        if let posix = (error as? CocoaError)?.underlying as? POSIXError {
+            return String(cString: strerror(posix.code.rawValue))
+        }
+        return "\(error)"
+    }
+
     /// Applies the folder rules to a list of files.
     public static func parse(path: String, entries: [Entry]) -> Result<MigrationFolder, MigrationFolderError> {
         var problems: [MigrationFolderProblem] = []
         var ups: [Int64: [(MigrationFileName, Entry)]] = [:]
         var downs: [Int64: [(MigrationFileName, Entry)]] = [:]
-        func display(_ name: String) -> String { (path as NSString).appendingPathComponent(name) }
+        func display(_ name: String) -> String { joinedPath(path, name) }
 
         for entry in entries.sorted(by: { $0.name < $1.name }) where entry.name.hasSuffix(".sql") {
             switch MigrationFileName.parse(entry.name) {
@@ -93,7 +102,7 @@ public struct MigrationFolder: Sendable {
                 continue
             }
             let up = checkText(upEntry, display: display(upEntry.name), problems: &problems)
-            let down = downFiles.first.flatMap { checkText($0.1, display: display($0.1.name), problems: &problems) }
+            let down = downFiles.first.flatMap { checkText($0.1, display: display($0.1.name), emptyIsNoOp: true, problems: &problems) }
             guard let up, downFiles.isEmpty || down != nil else { continue }
             migrations.append(Migration(
                 version: version, name: upName.name, versionText: upName.versionText,
@@ -108,9 +117,11 @@ public struct MigrationFolder: Sendable {
         return .success(MigrationFolder(path: path, migrations: migrations))
     }
 
-    /// Decodes one file and checks its directives and statements.
+    /// Decodes one file and checks its directives and statements. An empty or comment-only down
+    /// file is a deliberate no-op (folders written for other tools hold many); an empty up file
+    /// is almost always a mistake.
     private static func checkText(
-        _ entry: Entry, display: String, problems: inout [MigrationFolderProblem]
+        _ entry: Entry, display: String, emptyIsNoOp: Bool = false, problems: inout [MigrationFolderProblem]
     ) -> (sql: String, directives: MigrationDirectives)? {
         guard let decoded = String(validating: entry.bytes, as: UTF8.self) else {
             problems.append(.invalidUTF8(file: display))
@@ -131,7 +142,7 @@ public struct MigrationFolder: Sendable {
             return nil
         }
         let statements = SQLStatementSplitter.split(sql)
-        guard !statements.isEmpty else {
+        guard !statements.isEmpty || emptyIsNoOp else {
             problems.append(.emptyMigration(file: display))
             return nil
         }
@@ -144,4 +155,11 @@ public struct MigrationFolder: Sendable {
     }
 
     private static let transactionControlKeywords: Set<String> = ["BEGIN", "COMMIT", "ROLLBACK", "START", "END", "ABORT"]
+}
+
+/// `folder/name` as NSString's `appendingPathComponent` wrote it: no doubled slash, and a bare
+/// name when the folder is empty.
+public func joinedPath(_ folder: String, _ name: String) -> String {
+    if folder.isEmpty { return name }
+    return folder.hasSuffix("/") ? folder + name : folder + "/" + name
 }

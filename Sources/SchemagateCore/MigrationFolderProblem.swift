@@ -29,7 +29,7 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
         case .noMigrations(let folder):
             return "\(folder): holds no migrations (<version>_<name>.up.sql); add one with `schemagate new NAME`"
         case .badFileName(let file):
-            return "\(file): not a migration file name; use <version>_<name>.up.sql or .down.sql, name in [a-z0-9_]"
+            return "\(file): not a migration file name; use <version>_<title>.up.sql or .down.sql (title without / or control characters)"
         case .versionNotPositive(let file):
             return "\(file): version must be a positive integer; renumber it from 1"
         case .versionTooLarge(let file):
@@ -43,7 +43,7 @@ public enum MigrationFolderProblem: Equatable, Sendable, CustomStringConvertible
         case .misplacedDirective(let file, let line):
             return "\(file):\(line): schemagate directives are read from the first line only; move this one to line 1"
         case .emptyMigration(let file):
-            return "\(file): holds no SQL statements; write the migration or delete the file"
+            return "\(file): holds no SQL statements; write the migration, or if this version is meant to do nothing, put `SELECT 1;` in it (its down file may stay empty)"
         case .invalidUTF8(let file):
             return "\(file): is not valid UTF-8; save it as UTF-8"
         case .transactionControl(let file, let line, let keyword):

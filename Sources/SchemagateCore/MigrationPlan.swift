@@ -82,9 +82,9 @@ public enum PlanProblem: Error, Sendable, Equatable, CustomStringConvertible {
         case .notRecorded(let file, let version, let current):
             return "\(file): version \(version) is at or below the database's version \(current) but was never applied; renumber it above \(current)"
         case .dirtyWithoutDown(let dirty):
-            return "version \(dirty.version) (\(dirty.name)) is a no-transaction migration that was interrupted and has no down file; check what it did to the database, then run `schemagate repair`"
+            return "version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) is a no-transaction migration that was interrupted and has no down file; check what it did to the database, then run `schemagate repair`"
         case .interruptedRollback(let dirty):
-            return "a rollback stopped inside the no-transaction down file of version \(dirty.version) (\(dirty.name)), so it may be half undone; finish it with `schemagate rollback` again (the down file runs anew), or check the database and run `schemagate repair`"
+            return "a rollback stopped inside the no-transaction down file of version \(dirty.version) (\(MigrationTitle.shown(dirty.name))), so it may be half undone; finish it with `schemagate rollback` again (the down file runs anew), or check the database and run `schemagate repair`"
         case .nothingInterrupted:
             return "--applied: no interrupted no-transaction migration is marked in the database; run `schemagate repair` without --applied"
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The sidecar's state in a small file under its runtime directory, rewritten atomically on each
 /// change, so that `schemagate reload` (the unit's `ExecReload=`) can return only once the reload
@@ -34,7 +35,7 @@ public struct StateFile: Sendable {
         var text = "generation=\(contents.generation)\nstate=\(contents.state)\n"
         if let version = contents.version { text += "version=\(version)\n" }
         if let exitCode = contents.exitCode { text += "exit_code=\(exitCode)\n" }
-        if let message = contents.message { text += "message=\(message.replacingOccurrences(of: "\n", with: " "))\n" }
+        if let message = contents.message { text += "message=\(message.replacing("\n", with: " "))\n" }
         try? text.write(toFile: path, atomically: true, encoding: .utf8)
     }
 

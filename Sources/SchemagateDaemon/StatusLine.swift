@@ -15,7 +15,7 @@ public enum StatusLine {
         case .acquired(let replaced):
             return replaced == nil ? "lock acquired" : "took over the lock from a dead holder"
         case .recovering(let dirty):
-            return "undoing interrupted migration \(dirty.version) (\(dirty.name))"
+            return "undoing interrupted migration \(dirty.version) (\(MigrationTitle.shown(dirty.name)))"
         case .applying(let migration, let index, let count):
             return "applying \(migration.label) (\(index) of \(count))"
         case .retrying(let migration, let reason):

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// The status socket's file: claimed before binding so that a second daemon on the same
 /// path fails with a clear error instead of stealing a live daemon's socket, a stale file from a

@@ -51,7 +51,7 @@ struct HolderRun {
                 case .failed(let error, _, _):
                     await release(store)
                     throw MigrateError.configuration(
-                        "undoing interrupted version \(dirty.version) (\(dirty.name)) with its down SQL failed: \(error.message); check the database, then run `schemagate repair`"
+                        "undoing interrupted version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) with its down SQL failed: \(error.message); check the database, then run `schemagate repair`"
                     )
                 }
             }

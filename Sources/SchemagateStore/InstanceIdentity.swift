@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 
 /// Who this run is, as lock records and history rows name it.
 public struct InstanceIdentity: Sendable, Equatable {

@@ -39,7 +39,7 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .plan(let problem): return problem.description
         case .migrationFailed(let failure): return failure.description
         case .failedElsewhere(let record):
-            return "version \(record.version) (\(record.name)) just failed on another instance: \(record.error); fix the migration and start again"
+            return "version \(record.version) (\(MigrationTitle.shown(record.name))) just failed on another instance: \(record.error); fix the migration and start again"
         case .unavailable(let message):
             return "database unreachable: \(message)"
         case .lockWaitExceeded(let holder, let waited):

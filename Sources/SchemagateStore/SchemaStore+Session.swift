@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import PQ
 
 extension SchemaStore {
@@ -16,8 +16,9 @@ extension SchemaStore {
         case .unix(let peerPID?):
             // A direct Unix-socket peer is the postmaster, the parent of our backend.
             guard let stat = try? String(contentsOfFile: "/proc/\(backend)/stat", encoding: .utf8),
-                  let afterName = stat.range(of: ") ", options: .backwards) else { return false }
-            let fields = stat[afterName.upperBound...].split(separator: " ")
+                  let nameEnd = stat.lastIndex(of: ")") else { return false }
+            // The name may itself hold ") ", so the fields start after the last one.
+            let fields = stat[stat.index(after: nameEnd)...].split(separator: " ")
             return fields.count > 1 && Int32(fields[1]) == peerPID
         case .unix(nil), .unknown:
             return false

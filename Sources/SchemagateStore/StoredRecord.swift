@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import SchemagateCore
 
 /// A settings row schemagate cannot read: hand-edited, truncated, or written by something else.
@@ -25,7 +25,7 @@ func decodeStored<T: Decodable>(_ type: T.Type, key: String, table: String, from
         value = try JSONDecoder().decode(T.self, from: Data(text.utf8))
     } catch let DecodingError.dataCorrupted(context) where context.codingPath.isEmpty {
         // The decoder says this for valid JSON too, when a number does not fit its field.
-        let valid = (try? JSONSerialization.jsonObject(with: Data(text.utf8), options: [.fragmentsAllowed])) != nil
+        let valid = (try? JSONDecoder().decode(AnyJSON.self, from: Data(text.utf8))) != nil
         throw StoredRecordProblem(key: key, table: table, text: text,
                                   reason: valid ? "a number is out of range or not a whole number" : "not valid JSON")
     } catch let DecodingError.keyNotFound(field, _) {
@@ -50,5 +50,30 @@ private func describe(_ type: Any.Type) -> String {
     case is String.Type: return "text"
     case is Bool.Type: return "true or false"
     default: return "of the expected kind"
+    }
+}
+
+/// Any JSON value, read only to tell "not JSON" from "JSON of the wrong shape" (numbers are read
+/// as Double, so a huge one is still valid JSON).
+private struct AnyJSON: Decodable {
+    init(from decoder: any Decoder) throws {
+        if var array = try? decoder.unkeyedContainer() {
+            while !array.isAtEnd { _ = try array.decode(AnyJSON.self) }
+        } else if let object = try? decoder.container(keyedBy: AnyKey.self) {
+            for key in object.allKeys { _ = try object.decode(AnyJSON.self, forKey: key) }
+        } else {
+            let value = try decoder.singleValueContainer()
+            if value.decodeNil() { return }
+            if (try? value.decode(Bool.self)) != nil { return }
+            if (try? value.decode(Double.self)) != nil { return }
+            _ = try value.decode(String.self)
+        }
+    }
+
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
     }
 }

@@ -1,4 +1,4 @@
-import Foundation
+import FoundationEssentials
 import CSystemd
 
 #if canImport(Glibc)
@@ -20,7 +20,7 @@ public struct Notifier: Sendable {
     /// `STATUS=`) would start a bogus assignment, so it becomes a space.
     @discardableResult
     public func notify(lines: [String]) -> Bool {
-        sd_notify(0, lines.map { $0.replacingOccurrences(of: "\n", with: " ") }.joined(separator: "\n")) > 0
+        sd_notify(0, lines.map { String($0.map { $0.isNewline ? " " : $0 }) }.joined(separator: "\n")) > 0
     }
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` (what systemd 253+ expects; 252 accepts it too).

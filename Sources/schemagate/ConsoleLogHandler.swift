@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import Logging
 import SchemagateCore
 import Systemd
@@ -23,7 +24,7 @@ struct ConsoleLogHandler: LogHandler {
         var line: String
         switch format {
         case .text:
-            line = "\(timestamp) \(event.level.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))\(event.message)"
+            line = "\(timestamp) \(event.level.rawValue.padding(8))\(event.message)"
             let shown = all.filter { $0.key != "instance" }.sorted { $0.key < $1.key }
             if !shown.isEmpty {
                 line += " " + shown.map { "\($0.key)=\($0.value)" }.joined(separator: " ")
@@ -31,10 +32,12 @@ struct ConsoleLogHandler: LogHandler {
         case .json:
             var object: [String: String] = ["time": timestamp, "level": event.level.rawValue, "message": "\(event.message)"]
             for (key, value) in all { object[key] = "\(value)" }
-            let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.sortedKeys]
+            let data = (try? encoder.encode(object)) ?? Data()
             line = String(decoding: data, as: UTF8.self)
         }
-        FileHandle.standardError.write(Data((line + "\n").utf8))
+        StandardStreams.error((line + "\n"))
     }
 }
 

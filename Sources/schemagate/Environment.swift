@@ -1,10 +1,11 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 
 /// Option values from the environment: every option `--some-thing` also reads
 /// `SCHEMAGATE_SOME_THING`, so that a systemd `EnvironmentFile=` can configure everything.
 enum Environment {
     static func value(forOption option: String) -> String? {
-        let name = "SCHEMAGATE_" + option.uppercased().replacingOccurrences(of: "-", with: "_")
+        let name = "SCHEMAGATE_" + option.uppercased().replacing("-", with: "_")
         // getenv: ProcessInfo would rebuild the whole environment dictionary for every option.
         guard let raw = getenv(name) else { return nil }
         let value = String(cString: raw)
@@ -16,7 +17,7 @@ enum Environment {
         guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"],
               let data = FileManager.default.contents(atPath: directory + "/database-url"),
               let text = String(data: data, encoding: .utf8) else { return nil }
-        let trimmed = text.trimmingCharacters(in: .whitespacesAndNewlines)
+        let trimmed = String(text.trimmingWhitespace())
         return trimmed.isEmpty ? nil : trimmed
     }
 }

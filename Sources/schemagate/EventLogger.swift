@@ -26,7 +26,7 @@ struct EventLogger: Sendable {
                 logger.info("lock acquired", metadata: ["event": "\(SchemagateEvent.lockAcquired.rawValue)"])
             }
         case .recovering(let dirty):
-            logger.warning("undoing interrupted no-transaction migration \(dirty.version) (\(dirty.name)) with its down SQL", metadata: [
+            logger.warning("undoing interrupted no-transaction migration \(dirty.version) (\(MigrationTitle.shown(dirty.name))) with its down SQL", metadata: [
                 "event": "\(SchemagateEvent.dirtyRecovery.rawValue)", "version": "\(dirty.version)", "migration": "\(dirty.name)",
             ])
         case .applying(let migration, let index, let count):

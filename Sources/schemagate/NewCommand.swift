@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 
 /// `schemagate new NAME`: the next version's `.up.sql` and `.down.sql`.
@@ -35,10 +36,10 @@ struct NewCommand: ParsableCommand {
         }
         let number = String(highest.version + 1)
         let version = String(repeating: "0", count: max(0, highest.width - number.count)) + number
-        let up = (path as NSString).appendingPathComponent("\(version)_\(name).up.sql")
-        let down = (path as NSString).appendingPathComponent("\(version)_\(name).down.sql")
+        let up = joinedPath(path, "\(version)_\(name).up.sql")
+        let down = joinedPath(path, "\(version)_\(name).down.sql")
         guard manager.createFile(atPath: up, contents: Data("-- \(version) \(name): write the migration here.\n".utf8)),
-              manager.createFile(atPath: down, contents: Data("-- \(version) \(name): undo the migration here, or delete this file.\n".utf8))
+              manager.createFile(atPath: down, contents: Data("-- \(version) \(name): write the undo here. Left like this (comments only), rolling back this version does nothing; delete the file to make rollback refuse instead.\n".utf8))
         else {
             throw CommandFailure(.usage, "\(path): cannot create files there; check the folder's permissions")
         }

@@ -41,8 +41,8 @@ struct RepairCommand: AsyncParsableCommand {
             for version in report.acceptedChecksums { print("accepted the new checksum of version \(version)") }
             if let dirty = report.clearedDirty {
                 print(report.markedApplied
-                      ? "recorded interrupted version \(dirty.version) (\(dirty.name)) as applied"
-                      : "cleared the interrupted mark of version \(dirty.version) (\(dirty.name)); it runs again on the next migrate")
+                      ? "recorded interrupted version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) as applied"
+                      : "cleared the interrupted mark of version \(dirty.version) (\(MigrationTitle.shown(dirty.name))); it runs again on the next migrate")
             }
             if report.clearedFailure { print("cleared the last recorded failure") }
         } catch {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 import SchemagateStore
 
@@ -41,12 +42,12 @@ struct RollbackCommand: AsyncParsableCommand {
                 try await renewer.renewing {
                 let steps = try plan(folder: folder, state: try await store.schemaState()).steps
                 for (index, step) in steps.enumerated() {
-                    logger.info("rolling back \(step.version) \(step.name) (\(index + 1) of \(steps.count))", metadata: [
+                    logger.info("rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index + 1) of \(steps.count))", metadata: [
                         "event": "\(SchemagateEvent.migrationStarted.rawValue)", "version": "\(step.version)", "migration": "\(step.name)",
                     ])
                     switch try await store.rollBack(step, identity: identity) {
                     case .applied(let duration):
-                        logger.info("rolled back \(step.version) \(step.name) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
+                        logger.info("rolled back \(step.version) \(MigrationTitle.shown(step.name)) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
                             "event": "\(SchemagateEvent.migrationRolledBack.rawValue)", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",
                         ])
                     case .lockLost(let owner):
@@ -54,7 +55,7 @@ struct RollbackCommand: AsyncParsableCommand {
                     case .versionMoved(let version):
                         throw CommandFailure(.lockLost, "the version moved to \(version) under us; stopped")
                     case .failed(let error, let line, _):
-                        throw CommandFailure(.migrationFailed, "down SQL of version \(step.version) (\(step.name)) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)\(step.transactional ? "" : ", marked as an interrupted rollback: fix the down file and roll back again, or check the database and run `schemagate repair`")")
+                        throw CommandFailure(.migrationFailed, "down SQL of version \(step.version) (\(MigrationTitle.shown(step.name))) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)\(step.transactional ? "" : ", marked as an interrupted rollback: fix the down file and roll back again, or check the database and run `schemagate repair`")")
                     }
                 }
                 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 
 @main
@@ -14,6 +15,7 @@ struct Schemagate: AsyncParsableCommand {
         Exit codes:
         \(SchemagateExitCode.helpTable)
         """,
+        version: SchemagateVersion.current,
         subcommands: [
             DaemonCommand.self, MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
             NewCommand.self, StatusCommand.self, WaitCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
@@ -31,19 +33,19 @@ struct Schemagate: AsyncParsableCommand {
                 try command.run()
             }
         } catch let quiet as QuietExit {
-            Foundation.exit(quiet.exitCode.rawValue)
+            Glibc.exit(quiet.exitCode.rawValue)
         } catch let failure as CommandFailure {
             // One line, even when the server's message has several (stderr may be the journal).
             let line = failure.message.split(whereSeparator: \.isNewline).joined(separator: " ")
-            FileHandle.standardError.write(Data("schemagate: \(line)\n".utf8))
-            Foundation.exit(failure.exitCode.rawValue)
+            StandardStreams.error("schemagate: \(line)\n")
+            Glibc.exit(failure.exitCode.rawValue)
         } catch {
             let code = exitCode(for: error)
             if code == .success {
                 exit(withError: error)
             }
-            FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-            Foundation.exit(code == .validationFailure || code.rawValue == 64 ? SchemagateExitCode.usage.rawValue : code.rawValue)
+            StandardStreams.error((fullMessage(for: error) + "\n"))
+            Glibc.exit(code == .validationFailure || code.rawValue == 64 ? SchemagateExitCode.usage.rawValue : code.rawValue)
         }
     }
 }

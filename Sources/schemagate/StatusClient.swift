@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -81,7 +82,7 @@ struct StatusClient: Sendable {
         do {
             return try DaemonStatus.decoder().decode(DaemonStatus.self, from: Data(answer.body))
         } catch {
-            let text = String(decoding: answer.body.prefix(200), as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)
+            let text = String(decoding: answer.body.prefix(200), as: UTF8.self).trimmingWhitespace()
             throw CommandFailure(.noDaemon, "\(endpoint) answered \(answer.code) without a status (\(text)); is it a schemagate daemon?")
         }
     }

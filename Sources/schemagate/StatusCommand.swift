@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 
 /// `schemagate status`: asks a running daemon. Exit 0 ready, 3 not ready, 4 failed, 1 no daemon.
@@ -19,7 +20,7 @@ struct StatusCommand: AsyncParsableCommand {
         let answer = try await client.get("/status")
         let status = try client.decode(answer)
         if json {
-            FileHandle.standardOutput.write(Data(answer.body))
+            StandardStreams.output(Array(answer.body))
         } else {
             print(StatusView(status: status, colour: StatusView.terminalWantsColour).text)
         }

@@ -1,4 +1,5 @@
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 
 /// `schemagate status`'s human view: state, current → target, pending, lock holder and for how
@@ -16,7 +17,7 @@ struct StatusView {
     var text: String {
         var lines = ["\(paint(bullet, stateColour)) \(line)"]
         lines.append(row("schema", versions))
-        lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map(\.name).joined(separator: ", ")))
+        lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
         lines.append(row("lock", lockText))
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
@@ -56,7 +57,7 @@ struct StatusView {
     }
 
     private func row(_ label: String, _ value: String) -> String {
-        "  " + label.padding(toLength: 11, withPad: " ", startingAt: 0) + value
+        "  " + label.padding(11) + value
     }
 
     private func paint(_ text: String, _ code: String) -> String {
@@ -71,9 +72,14 @@ struct StatusView {
         return "\(total / 3600)h \(total % 3600 / 60)m"
     }
 
+    /// Local wall-clock time, "2026-12-03 10:05:58", from the C library (no ICU for one format).
     static func clock(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
+        var seconds = time_t(date.timeIntervalSince1970.rounded(.down))
+        var parts = tm()
+        tzset()
+        localtime_r(&seconds, &parts)
+        func two(_ value: Int32) -> String { value < 10 ? "0\(value)" : "\(value)" }
+        return "\(parts.tm_year + 1900)-\(two(parts.tm_mon + 1))-\(two(parts.tm_mday)) "
+            + "\(two(parts.tm_hour)):\(two(parts.tm_min)):\(two(parts.tm_sec))"
     }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 import SchemagateStore
 
@@ -12,6 +13,7 @@ struct ValidateCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
     @Flag(help: "Check the folder only; do not connect.") var offline = false
+    @Flag(help: "Also say, per migration, how it will run (transaction or not, which directive) and what its down does.") var explain = false
 
     func run() async throws {
         let migrations: MigrationFolder
@@ -22,6 +24,9 @@ struct ValidateCommand: AsyncParsableCommand {
             throw CommandFailure(.invalidMigrations, "\(folder.path): \(error.problems.count) problem\(error.problems.count == 1 ? "" : "s")")
         }
         print("\(folder.path): \(migrations.migrations.count) migrations, highest \(migrations.highestVersion ?? 0)")
+        if explain {
+            migrations.migrations.forEach { MigrationExplanation($0).lines.forEach { print($0) } }
+        }
         if offline { return }
         let store = try await database.openStore()
         defer { store.connection.close() }
@@ -43,7 +48,7 @@ struct ValidateCommand: AsyncParsableCommand {
             }
         }
         if let dirty = state.dirty {
-            problems.append("version \(dirty.version) (\(dirty.name)) is marked dirty: an interrupted no-transaction migration")
+            problems.append("version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) is marked dirty: an interrupted no-transaction migration")
         }
         problems.forEach { print($0) }
         if !problems.isEmpty {

@@ -1,5 +1,6 @@
 import ArgumentParser
-import Foundation
+import FoundationEssentials
+import Glibc
 import SchemagateCore
 
 /// `schemagate wait`: blocks until the daemon is ready, through its long-polling `/wait`; on a
@@ -30,7 +31,7 @@ struct WaitCommand: AsyncParsableCommand {
             status = try await client.status("/wait?timeout=\(min(remaining, 3600))").status
         } while !status.isSettled && deadline.map({ ContinuousClock.now < $0 }) ?? true
         progress?.cancel()
-        if progress != nil { FileHandle.standardError.write(Data("\r\u{1B}[K".utf8)) }
+        if progress != nil { StandardStreams.error("\r\u{1B}[K") }
         let view = StatusView(status: status, colour: StatusView.terminalWantsColour)
         switch StatusAnswer.exitCode(status) {
         case .success:
@@ -50,7 +51,7 @@ struct WaitCommand: AsyncParsableCommand {
                 let line = StatusView(status: status, colour: false).line
                 if line != shown {
                     shown = line
-                    FileHandle.standardError.write(Data("\r\u{1B}[K… \(line)".utf8))
+                    StandardStreams.error("\r\u{1B}[K… \(line)")
                 }
             }
             try? await Task.sleep(for: .milliseconds(500))

@@ -34,14 +34,64 @@ struct MigrationFolderTests {
     @Test func noTransactionDirective() throws {
         let folder = try parse(["1_a.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY i ON t (c);"]).get()
         #expect(folder.migrations[0].transactional == false)
+        let morph = try parse(["1_a.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON t (c);"]).get()
+        #expect(morph.migrations[0].transactional == false)
         let plain = try parse(["1_a.up.sql": "-- a comment\nSELECT 1;"]).get()
         #expect(plain.migrations[0].transactional)
+    }
+
+    @Test func titlesAsOtherToolsWriteThem() throws {
+        let folder = try parse([
+            "000056_upgrade_channels_v6.0.up.sql": "SELECT 1;", "000056_upgrade_channels_v6.0.down.sql": "SELECT 2;",
+            "000089_add-channelid-to-reaction.up.sql": "SELECT 3;",
+            "000090_Add Users (ÄÖ).up.sql": "SELECT 4;",
+        ]).get()
+        #expect(folder.migrations.map(\.name) == ["upgrade_channels_v6.0", "add-channelid-to-reaction", "Add Users (ÄÖ)"])
+        #expect(folder.migrations[0].downSQL == "SELECT 2;")
+        #expect(folder.migrations.map { MigrationTitle.shown($0.name) }
+                == ["upgrade_channels_v6.0", "add-channelid-to-reaction", "\"Add Users (ÄÖ)\""])
+        #expect(MigrationTitle.shown("say \"hi\"") == "\"say \\\"hi\\\"\"")
+        // One up per version and titles must agree, whatever they hold.
+        #expect(problems(["1_a.b.up.sql": "SELECT 1;", "1_a-b.down.sql": "SELECT 1;"])
+                == [.duplicateVersion(version: 1, files: ["m/1_a-b.down.sql", "m/1_a.b.up.sql"])])
+        #expect(problems(["2_B.down.sql": "SELECT 1;", "1_a.up.sql": "SELECT 1;"]) == [.downWithoutUp(file: "m/2_B.down.sql")])
+    }
+
+    @Test func emptyAndCommentOnlyDownsAreNoOps() throws {
+        let folder = try parse([
+            "1_a.up.sql": "SELECT 1;", "1_a.down.sql": "",
+            "2_b.up.sql": "SELECT 2;", "2_b.down.sql": "-- nothing to undo\n/* really */\n",
+        ]).get()
+        #expect(folder.migrations.map(\.downSQL) == ["", "-- nothing to undo\n/* really */\n"])
+        #expect(problems(["1_a.up.sql": "", "1_a.down.sql": ""]) == [.emptyMigration(file: "m/1_a.up.sql")])
+        #expect(MigrationFolderProblem.emptyMigration(file: "m/1_a.up.sql").description.contains("SELECT 1;"))
+        #expect(!MigrationFolderProblem.emptyMigration(file: "m/1_a.up.sql").description.contains("delete"))
+    }
+
+    @Test func explanationSaysHowEachFileRuns() throws {
+        let folder = try parse([
+            "1_Users.v2.up.sql": "CREATE TABLE u (id int);\nCREATE TABLE v (id int);", "1_Users.v2.down.sql": "-- nothing\n",
+            "2_idx.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY i ON u (id);",
+            "2_idx.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY i;",
+            "3_x y.up.sql": "SELECT 1;",
+        ]).get()
+        #expect(folder.migrations.map { MigrationExplanation($0).lines } == [
+            ["m/1_Users.v2.up.sql: version 1 (Users.v2), 2 statements in one transaction",
+             "  down m/1_Users.v2.down.sql: no statements, a no-op: rollback passes this version and records it"],
+            ["m/2_idx.up.sql: version 2 (idx), 1 statement one by one outside a transaction (first line `-- morph:nontransactional`)",
+             "  down m/2_idx.down.sql: 1 statement one by one outside a transaction (first line `-- schemagate: no-transaction`)"],
+            ["m/3_x y.up.sql: version 3 (\"x y\"), 1 statement in one transaction",
+             "  no down file: rollback refuses this version unless a down SQL was stored when it was applied"],
+        ])
     }
 
     @Test func everyRuleNamesTheFile() {
         #expect(problems([:]) == [.noMigrations(folder: "m")])
         #expect(problems(["x.sql": "SELECT 1;"]) == [.badFileName(file: "m/x.sql")])
-        #expect(problems(["1_A.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_A.up.sql")])
+        #expect(problems(["1_.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_.up.sql")])
+        #expect(problems(["1_a\u{7}b.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a\u{7}b.up.sql")])
+        #expect(problems(["1_a\tb.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a\tb.up.sql")])
+        #expect(problems(["v1_a.up.sql": "SELECT 1;"]) == [.badFileName(file: "m/v1_a.up.sql")])
         #expect(problems(["1_a.sql": "SELECT 1;"]) == [.badFileName(file: "m/1_a.sql")])
         #expect(problems(["0_a.up.sql": "SELECT 1;"]) == [.versionNotPositive(file: "m/0_a.up.sql")])
         #expect(problems(["1234567890123456789_a.up.sql": "SELECT 1;"]) == [.versionTooLarge(file: "m/1234567890123456789_a.up.sql")])

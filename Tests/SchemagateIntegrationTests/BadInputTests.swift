@@ -32,8 +32,8 @@ struct BadInputTests {
     }
 
     @Test func badFileName() throws {
-        let folder = try makeFolder(["1_ok.up.sql": "SELECT 1;", "2_Bad-Name.up.sql": "SELECT 1;"])
-        try expectRefused(folder: folder, code: 65, mentions: ["2_Bad-Name.up.sql", "not a migration file name"])
+        let folder = try makeFolder(["1_ok.up.sql": "SELECT 1;", "2_Fine-Name.v2.up.sql": "SELECT 1;", "v3_bad.up.sql": "SELECT 1;"])
+        try expectRefused(folder: folder, code: 65, mentions: ["v3_bad.up.sql", "not a migration file name"])
     }
 
     @Test func duplicateVersion() throws {

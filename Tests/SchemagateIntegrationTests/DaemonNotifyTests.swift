@@ -180,12 +180,13 @@ struct DaemonNotifyTests {
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener, extra: ["--state-file", state])
         guard await expectReady(listener, daemon) else { return }
-        try "SELECT 1;\n".write(toFile: folder + "/0002_Bad/Name.up.sql".replacingOccurrences(of: "/Name", with: "_x.down.sql"), atomically: true, encoding: .utf8)
+        // A down file without its up is still refused (titles with capitals and dots are not).
+        try "SELECT 1;\n".write(toFile: folder + "/0002_orphan.down.sql", atomically: true, encoding: .utf8)
         let reload = try schemagate(["reload", "--pid", String(daemon.pid), "--state-file", state, "--timeout", "30s"])
         let output = await daemon.finished()
         #expect(output.status == 65, "\(output.all.suffix(800))")
         #expect(reload.status == 65, "\(reload.all)")
-        #expect(reload.stderr.contains("0002_Bad_x.down.sql"), "\(reload.stderr)")
+        #expect(reload.stderr.contains("0002_orphan.down.sql"), "\(reload.stderr)")
     }
 
     @Test func sigtermMidMigrationRollsBackAndReleasesTheLock() async throws {
