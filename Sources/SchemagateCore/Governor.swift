@@ -48,7 +48,9 @@ public struct Governor: Sendable {
 
     /// The watching connection died. The statement is cancelled, and retried once the watch is
     /// back; that retry does not use up `--max-block-retries`, which counts harm done to traffic.
+    /// An allow-blocking file is not governed, so it runs on without its watch.
     public mutating func watchLost(jitter: Double) -> Action {
+        guard !allowBlocking else { return .keepWatching }
         let cause = GovernorCause(kind: .watchLost, waitedSessions: waitedSessions, longestWait: longestWait)
         return .cancelAndRetry(cause, after: backoff.delay(beforeRetry: 1, jitter: jitter))
     }

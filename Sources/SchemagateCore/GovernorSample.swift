@@ -5,10 +5,14 @@ public struct GovernorSample: Sendable, Equatable {
     public var blocked: [BlockedSession]
     /// Nil while the migration holds its locks and runs; set while it queues for one.
     public var waitingFor: LockHolder?
+    /// The table whose lock the migration queues for (nil when it waits for a transaction to end,
+    /// as `CREATE INDEX CONCURRENTLY` does), for status lines.
+    public var waitingOn: String?
 
-    public init(blocked: [BlockedSession], waitingFor: LockHolder? = nil) {
+    public init(blocked: [BlockedSession], waitingFor: LockHolder? = nil, waitingOn: String? = nil) {
         self.blocked = blocked
         self.waitingFor = waitingFor
+        self.waitingOn = waitingOn
     }
 }
 

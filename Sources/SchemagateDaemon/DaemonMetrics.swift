@@ -19,6 +19,7 @@ public final class DaemonMetrics: Sendable {
     private let lockTakeovers: CoreMetrics.Counter
     private let migrationFailures: CoreMetrics.Counter
     private let parkedWaits: CoreMetrics.Gauge
+    private let governorCancels: CoreMetrics.Counter
     /// When this instance began waiting for another's lock (nil: not waiting).
     private let waitingSince = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -38,6 +39,7 @@ public final class DaemonMetrics: Sendable {
         lockTakeovers = CoreMetrics.Counter(label: "schemagate_lock_takeovers_total", factory: factory)
         migrationFailures = CoreMetrics.Counter(label: "schemagate_migration_failures_total", factory: factory)
         parkedWaits = CoreMetrics.Gauge(label: "schemagate_parked_waits", factory: factory)
+        governorCancels = CoreMetrics.Counter(label: "schemagate_governor_cancels_total", factory: factory)
         ready.record(0)
     }
 
@@ -56,6 +58,8 @@ public final class DaemonMetrics: Sendable {
             migrationDuration.recordNanoseconds((milliseconds * 1_000_000).clampedInt64)
         case .ready:
             endWait()
+        case .governorCancelled, .governorGaveUp:
+            governorCancels.increment()
         case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner, .lostLock:
             break
         }

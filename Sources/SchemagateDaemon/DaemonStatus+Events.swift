@@ -32,6 +32,8 @@ extension DaemonStatus {
             lastError = nil
         case .retrying(_, let reason):
             lastError = reason
+        case .governorCancelled(_, let cause, _), .governorGaveUp(_, let cause, _):
+            lastError = cause.description
         case .released, .releaseFoundOtherOwner:
             lock = nil
         case .lostLock:

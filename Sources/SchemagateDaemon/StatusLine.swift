@@ -20,6 +20,10 @@ public enum StatusLine {
             return "applying \(migration.label) (\(index) of \(count))"
         case .retrying(let migration, let reason):
             return "retrying \(migration.label): \(reason)"
+        case .governorCancelled(let migration, let cause, let delay):
+            return "cancelled \(migration.label) to let traffic through, retrying in \(DurationParser.format(delay)): \(cause.description)"
+        case .governorGaveUp(let migration, let cause, _):
+            return "\(migration.label) blocks traffic: \(cause.description)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
         case .applied, .released, .releaseFoundOtherOwner, .ready:
@@ -31,8 +35,8 @@ public enum StatusLine {
     /// Events that show progress: each one extends systemd's start timeout.
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
-        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
-        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled: return true
+        case .governorGaveUp, .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
         }
     }
 }

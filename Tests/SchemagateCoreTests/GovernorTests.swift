@@ -104,4 +104,21 @@ struct GovernorTests {
         #expect(try MigrationDirectives.parse(firstLineOf: "SELECT 1;").get().allowBlocking == false)
         #expect(MigrationDirectives.misplacedLine(in: "ALTER TABLE t ADD c int;\n-- schemagate: allow-blocking") == 2)
     }
+
+    @Test func anAllowBlockingFileRunsOnWhenTheWatchIsLost() {
+        var governor = Governor(settings: GovernorSettings(), allowBlocking: true)
+        #expect(governor.watchLost(jitter: 0) == .keepWatching)
+    }
+
+    @Test func concurrentIndexStatementsNameTheirIndexAndTable() {
+        #expect(ConcurrentIndexStatement.parse("CREATE INDEX CONCURRENTLY orders_at_idx ON orders (at)")
+            == ConcurrentIndexStatement(indexName: "orders_at_idx", table: "orders"))
+        #expect(ConcurrentIndexStatement.parse("-- why\ncreate unique index concurrently if not exists \"Odd \"\"x\"\"\" on only app.\"Orders\" using btree (id);")
+            == ConcurrentIndexStatement(indexName: "Odd \"x\"", table: "app.\"Orders\""))
+        #expect(ConcurrentIndexStatement.parse("CREATE INDEX CONCURRENTLY Orders_AT ON public.orders(at)")
+            == ConcurrentIndexStatement(indexName: "orders_at", table: "public.orders"))
+        #expect(ConcurrentIndexStatement.parse("CREATE INDEX CONCURRENTLY ON orders (at)") == nil)
+        #expect(ConcurrentIndexStatement.parse("CREATE INDEX orders_at ON orders (at)") == nil)
+        #expect(ConcurrentIndexStatement.parse("DROP INDEX CONCURRENTLY orders_at") == nil)
+    }
 }

@@ -87,3 +87,13 @@ let exampleMigrations: String = {
     }
     return directory.appendingPathComponent("migrations").path
 }()
+
+/// Polls `condition` (errors count as false) every 20ms for up to `seconds`.
+func waitUntil(seconds: Double = 10, _ condition: () throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("condition not met within \(seconds)s")
+}
