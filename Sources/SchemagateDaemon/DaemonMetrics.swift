@@ -20,6 +20,10 @@ public final class DaemonMetrics: Sendable {
     private let migrationFailures: CoreMetrics.Counter
     private let parkedWaits: CoreMetrics.Gauge
     private let governorCancels: CoreMetrics.Counter
+    private let blockedSessions: CoreMetrics.Gauge
+    private let maxBlock: CoreMetrics.Timer
+    /// The longest wait behind the running statement so far (nil: none running, or none waited).
+    private let statementMaxBlock = Mutex<Double?>(nil)
     /// When this instance began waiting for another's lock (nil: not waiting).
     private let waitingSince = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -40,6 +44,9 @@ public final class DaemonMetrics: Sendable {
         migrationFailures = CoreMetrics.Counter(label: "schemagate_migration_failures_total", factory: factory)
         parkedWaits = CoreMetrics.Gauge(label: "schemagate_parked_waits", factory: factory)
         governorCancels = CoreMetrics.Counter(label: "schemagate_governor_cancels_total", factory: factory)
+        blockedSessions = CoreMetrics.Gauge(label: "schemagate_blocked_sessions", factory: factory)
+        maxBlock = CoreMetrics.Timer(label: "schemagate_max_block_seconds", factory: factory)
+        blockedSessions.record(0)
         ready.record(0)
     }
 
@@ -53,12 +60,19 @@ public final class DaemonMetrics: Sendable {
         case .acquired(let replaced):
             endWait()
             if replaced != nil { lockTakeovers.increment() }
+        case .progress(let progress):
+            blockedSessions.record(progress.blockedSessions)
+            statementMaxBlock.withLock { longest in
+                if progress.longestBlockSeconds > 0 { longest = max(longest ?? 0, progress.longestBlockSeconds) }
+            }
         case .applied(_, let milliseconds):
+            endStatement()
             migrationsApplied.increment()
             migrationDuration.recordNanoseconds((milliseconds * 1_000_000).clampedInt64)
         case .ready:
             endWait()
         case .governorCancelled, .governorGaveUp:
+            endStatement()
             governorCancels.increment()
         case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner, .lostLock:
             break
@@ -82,6 +96,17 @@ public final class DaemonMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// A statement ended: nobody waits behind it any more, and its longest wait goes in the histogram.
+    private func endStatement() {
+        blockedSessions.record(0)
+        if let longest = statementMaxBlock.withLock({ longest -> Double? in
+            defer { longest = nil }
+            return longest
+        }) {
+            maxBlock.recordNanoseconds(Int64(longest * 1e9))
+        }
     }
 
     private func endWait() {

@@ -26,6 +26,9 @@ public enum StatusLine {
             return "\(migration.label) blocks traffic: \(cause.description)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
+        case .progress:
+            // Worded with the step it belongs to, by `DaemonStatus.record`.
+            return nil
         case .applied, .released, .releaseFoundOtherOwner, .ready:
             // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
@@ -35,7 +38,7 @@ public enum StatusLine {
     /// Events that show progress: each one extends systemd's start timeout.
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
-        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled: return true
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled, .progress: return true
         case .governorGaveUp, .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
         }
     }

@@ -18,7 +18,12 @@ public final class GovernorWatch: Sendable {
     private struct Running {
         let target: Target
         let connection: Connection
+        /// What progress reports name: the migration's label and the statement's line.
+        let migration: String
+        let line: Int?
+        let started = ContinuousClock.now
         var decision: Governor.Action?
+        var reported: (progress: StatementProgress, at: ContinuousClock.Instant)?
         /// When each blocked session was first seen: the wait of a lock whose `waitstart` the
         /// server has not filled in yet (or an older server without it) still grows.
         var firstSeen: [Int32: ContinuousClock.Instant] = [:]
@@ -33,9 +38,15 @@ public final class GovernorWatch: Sendable {
     }
 
     private let state: Mutex<State>
+    private let onProgress: @Sendable (StatementProgress) -> Void
 
-    public init(settings: GovernorSettings) {
+    /// Progress is reported this often at most, unless the phase, the lock wait or the number of
+    /// waiting sessions changes.
+    static let progressInterval: Duration = .milliseconds(250)
+
+    public init(settings: GovernorSettings, onProgress: @escaping @Sendable (StatementProgress) -> Void = { _ in }) {
         state = Mutex(State(governor: Governor(settings: settings)))
+        self.onProgress = onProgress
     }
 
     /// A new migration file: its own retry count, and whether it is governed at all.
@@ -47,7 +58,8 @@ public final class GovernorWatch: Sendable {
     /// governed statement waits here until the watch is up, for at most `limit`; past that, or
     /// once the watcher has stopped, it does not run (a transient error: the holder reconnects
     /// and fences again).
-    public func beginStatement(on connection: Connection, backendPID: Int32, waitingUpTo limit: Duration) async throws {
+    public func beginStatement(on connection: Connection, backendPID: Int32, migration: String, line: Int?,
+                               waitingUpTo limit: Duration) async throws {
         let deadline = ContinuousClock.now + limit
         while true {
             try Task.checkCancellation()
@@ -56,7 +68,8 @@ public final class GovernorWatch: Sendable {
                 guard state.watching || state.governor.allowBlocking else { return false }
                 state.sequence += 1
                 state.governor.attemptStarted()
-                state.running = Running(target: Target(sequence: state.sequence, backendPID: backendPID), connection: connection)
+                state.running = Running(target: Target(sequence: state.sequence, backendPID: backendPID), connection: connection,
+                                        migration: migration, line: line)
                 return true
             }
             switch started {
@@ -110,10 +123,11 @@ public final class GovernorWatch: Sendable {
         }
     }
 
-    /// One sample of the statement `sequence`; a sample of an earlier statement is dropped.
-    public func observe(_ sample: GovernorSample, sequence: Int) {
-        state.withLock { state in
-            guard var running = state.running, running.target.sequence == sequence else { return }
+    /// One look at the statement `sequence`; a look at an earlier statement is dropped.
+    public func observe(_ look: WatchLook, sequence: Int) {
+        let report: StatementProgress? = state.withLock { state in
+            guard var running = state.running, running.target.sequence == sequence else { return nil }
+            let sample = look.sample
             let now = ContinuousClock.now
             var seen: [Int32: ContinuousClock.Instant] = [:]
             var measured = sample
@@ -125,7 +139,20 @@ public final class GovernorWatch: Sendable {
             running.firstSeen = seen
             state.running = running
             Self.decide(&state) { $0.observe(measured, jitter: Double.random(in: 0..<1)) }
+            let progress = StatementProgress(
+                migration: running.migration, line: running.line,
+                elapsedSeconds: look.elapsedSeconds ?? (now - running.started).seconds,
+                command: look.command, phase: look.phase, percent: look.percent,
+                waitingOn: sample.waitingOn, waitingFor: sample.waitingFor?.summary,
+                blockedSessions: measured.blocked.count, longestBlockSeconds: state.governor.longestWait.seconds)
+            if let last = running.reported, now - last.at < Self.progressInterval, !progress.differsInKind(from: last.progress) {
+                return nil
+            }
+            running.reported = (progress, now)
+            state.running?.reported = running.reported
+            return progress
         }
+        if let report { onProgress(report) }
     }
 
     /// Asks the governor, and cancels our statement the first time it says so. Runs under the
@@ -137,5 +164,12 @@ public final class GovernorWatch: Sendable {
         running.decision = action
         state.running = running
         running.connection.cancel()
+    }
+}
+
+extension Duration {
+    /// Seconds as a fraction, for reports.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
     }
 }

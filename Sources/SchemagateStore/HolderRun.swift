@@ -15,7 +15,7 @@ struct HolderRun {
     static let maxAttempts = 8
 
     func run() async throws(MigrateError) -> LockProtocol.MigrationResult {
-        let watch = GovernorWatch(settings: session.configuration.store.governor)
+        let watch = GovernorWatch(settings: session.configuration.store.governor) { [session] in session.onEvent(.progress($0)) }
         let renewer = LeaseRenewer(configuration: session.configuration, owner: identity.id, logger: session.logger, watch: watch)
         let outcome: Result<LockProtocol.MigrationResult, MigrateError> = await withTaskGroup(of: Void.self) { group in
             group.addTask { await renewer.run() }

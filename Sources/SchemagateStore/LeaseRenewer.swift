@@ -55,7 +55,7 @@ public struct LeaseRenewer: Sendable {
                     renewed = .now
                 }
                 if let watch, let target = watch.target {
-                    watch.observe(try await store!.governorSample(watching: target.backendPID), sequence: target.sequence)
+                    watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
                 }
             } catch {
                 if Task.isCancelled { break }

@@ -13,6 +13,8 @@ public enum MigratorEvent: Sendable, Equatable {
     case retrying(Migration, reason: String)
     /// The governor cancelled our statement because traffic waited behind it; retried after the delay.
     case governorCancelled(Migration, cause: GovernorCause, retryAfter: Duration)
+    /// What the running statement is doing (phase and percentage, or its lock wait), a few times a second.
+    case progress(StatementProgress)
     /// The governor's retries ran out: the migration fails (and is recorded) with this cause.
     case governorGaveUp(Migration, cause: GovernorCause, retries: Int)
     case released

@@ -34,7 +34,7 @@ extension SchemaStore {
             if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
                 return refusal
             }
-            let (decision, failure) = try await watched(watch) { try await self.connection.execute(migration.upSQL) }
+            let (decision, failure) = try await watched(watch, migration.label, line: nil) { try await self.connection.execute(migration.upSQL) }
             if let decision {
                 // Cancelled, or finished just as the cancel was sent: either way it rolls back.
                 try await connection.query("ROLLBACK")
@@ -89,7 +89,7 @@ extension SchemaStore {
             if let refusal = try await fenceStatement(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
                 return refusal
             }
-            let (decision, failure) = try await watched(watch) { try await self.connection.execute(statement.text) }
+            let (decision, failure) = try await watched(watch, migration.label, line: statement.line) { try await self.connection.execute(statement.text) }
             if let decision, failure != nil {
                 if let build = ConcurrentIndexStatement.parse(statement.text) {
                     _ = try await dropInvalidIndex(build)
@@ -134,9 +134,11 @@ extension SchemaStore {
     /// Runs one statement of the migration, watched by the governor when there is a watch.
     /// Returns what the governor decided meanwhile and the server's error, if any; a lost
     /// connection or a stop is thrown.
-    private func watched(_ watch: GovernorWatch?, _ body: @Sendable () async throws -> Void) async throws -> (Governor.Action?, PQError?) {
+    private func watched(_ watch: GovernorWatch?, _ label: String, line: Int?,
+                         _ body: @Sendable () async throws -> Void) async throws -> (Governor.Action?, PQError?) {
         if let watch {
-            try await watch.beginStatement(on: connection, backendPID: try await serverBackendPID(), waitingUpTo: configuration.lease)
+            try await watch.beginStatement(on: connection, backendPID: try await serverBackendPID(), migration: label, line: line,
+                                           waitingUpTo: configuration.lease)
         }
         var failure: PQError?
         do {

@@ -16,9 +16,16 @@ extension SchemaStore {
     /// `pg_blocking_pids()` name it) and for how long, and whom it waits for. `pg_locks` is
     /// visible to every role; the holder's state and query need `pg_read_all_stats` for another
     /// role's sessions and are blank without it.
-    public func governorSample(watching backend: Int32) async throws -> GovernorSample {
-        // waitstart is PostgreSQL 14+; before that the watcher's own first sighting counts.
-        let waitStart = connection.serverVersion >= 140000 ? "waitstart" : "NULL::timestamptz"
+    public func look(at backend: Int32) async throws -> WatchLook {
+        // waitstart and pg_stat_progress_copy are PostgreSQL 14+; before that the watcher's own
+        // first sighting counts, and COPY shows no percentage.
+        let modern = connection.serverVersion >= 140000
+        let waitStart = modern ? "waitstart" : "NULL::timestamptz"
+        let copy = modern ? """
+              UNION ALL
+              SELECT command, type, CASE WHEN bytes_total > 0 THEN 100.0 * bytes_processed / bytes_total END
+              FROM pg_stat_progress_copy WHERE pid = $1::int
+            """ : ""
         let row = try await connection.query(
             """
             WITH waiting AS (
@@ -35,18 +42,28 @@ extension SchemaStore {
                      extract(epoch FROM clock_timestamp() - a.xact_start)::float8 AS xact_age
               FROM unnest(pg_blocking_pids($1::int)) AS h(pid) LEFT JOIN pg_stat_activity a ON a.pid = h.pid
               ORDER BY a.xact_start NULLS LAST LIMIT 1
+            ), progress AS (
+              SELECT command, phase, CASE WHEN blocks_total > 0 THEN 100.0 * blocks_done / blocks_total
+                                          WHEN tuples_total > 0 THEN 100.0 * tuples_done / tuples_total END AS percent
+              FROM pg_stat_progress_create_index WHERE pid = $1::int
+              UNION ALL
+              SELECT command, phase, CASE WHEN heap_blks_total > 0 THEN 100.0 * heap_blks_scanned / heap_blks_total END
+              FROM pg_stat_progress_cluster WHERE pid = $1::int
+              \(copy)
             )
             SELECT (SELECT coalesce(string_agg(pid || ':' || waited, ','), '') FROM blocked) AS blocked,
                    (SELECT l.relation::regclass::text FROM pg_locks l
                     WHERE l.pid = $1::int AND NOT l.granted AND l.relation IS NOT NULL
                       AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
                     LIMIT 1) AS relation,
-                   h.pid AS holder_pid, h.application_name, h.state, h.xact_age, h.query
-            FROM (SELECT 1) AS one LEFT JOIN holder h ON true
+                   h.pid AS holder_pid, h.application_name, h.state, h.xact_age, h.query,
+                   p.command, p.phase, p.percent::float8 AS percent,
+                   (SELECT extract(epoch FROM clock_timestamp() - query_start)::float8 FROM pg_stat_activity WHERE pid = $1::int) AS elapsed
+            FROM (SELECT 1) AS one LEFT JOIN holder h ON true LEFT JOIN (SELECT * FROM progress LIMIT 1) p ON true
             """,
             [String(backend)]
         ).first
-        guard let row else { return GovernorSample(blocked: []) }
+        guard let row else { return WatchLook(sample: GovernorSample(blocked: [])) }
         let blocked = (row["blocked"] ?? "").split(separator: ",").compactMap { entry -> BlockedSession? in
             let parts = entry.split(separator: ":")
             guard parts.count == 2, let pid = Int32(parts[0]), let seconds = Double(parts[1]) else { return nil }
@@ -56,7 +73,9 @@ extension SchemaStore {
             LockHolder(pid: Int32(pid), applicationName: row["application_name"] ?? "", state: row["state"] ?? "",
                        transactionAge: row.double("xact_age").map { .seconds($0) }, query: row["query"] ?? "")
         }
-        return GovernorSample(blocked: blocked, waitingFor: holder, waitingOn: holder == nil ? nil : row["relation"])
+        return WatchLook(
+            sample: GovernorSample(blocked: blocked, waitingFor: holder, waitingOn: holder == nil ? nil : row["relation"]),
+            command: row["command"], phase: row["phase"], percent: row.double("percent"), elapsedSeconds: row.double("elapsed"))
     }
 
     /// Drops the INVALID index a cancelled `CREATE INDEX CONCURRENTLY` left behind, and only

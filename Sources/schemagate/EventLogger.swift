@@ -50,6 +50,9 @@ struct EventLogger: Sendable {
             logger.error("\(migration.label) blocks traffic; gave up after \(retries) governor retries: \(cause.description)", metadata: [
                 "event": "\(SchemagateEvent.migrationBlocked.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
             ])
+        case .progress:
+            // Shown by STATUS= and the status socket; a log line a few times a second would flood.
+            break
         case .released:
             logger.debug("lock released", metadata: ["event": "\(SchemagateEvent.lockReleased.rawValue)"])
         case .releaseFoundOtherOwner(let holder):

@@ -19,6 +19,7 @@ struct StatusView {
         lines.append(row("schema", versions))
         lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
         lines.append(row("lock", lockText))
+        if let progress = status.progress { lines.append(row("statement", progress.description)) }
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
         lines.append(row("daemon", "\(status.host) pid \(status.pid), up \(Self.age(status.reportedUptime ?? Date().timeIntervalSince(status.startedAt)))"))

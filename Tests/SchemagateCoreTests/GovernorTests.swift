@@ -1,3 +1,4 @@
+import Foundation
 @testable import SchemagateCore
 import Testing
 
@@ -120,5 +121,25 @@ struct GovernorTests {
         #expect(ConcurrentIndexStatement.parse("CREATE INDEX CONCURRENTLY ON orders (at)") == nil)
         #expect(ConcurrentIndexStatement.parse("CREATE INDEX orders_at ON orders (at)") == nil)
         #expect(ConcurrentIndexStatement.parse("DROP INDEX CONCURRENTLY orders_at") == nil)
+    }
+
+    @Test func progressSaysWhatTheStatementDoes() throws {
+        let waiting = StatementProgress(migration: "0002_note", line: nil, elapsedSeconds: 3, waitingOn: "orders",
+                                        waitingFor: reader.summary, blockedSessions: 2, longestBlockSeconds: 0.15)
+        #expect(waiting.description
+            == "0002_note: waiting for lock on orders held by pid 4242 (idle in transaction 12s, application api); 2 sessions waiting behind it")
+        let build = StatementProgress(migration: "0003_index", line: 2, elapsedSeconds: 12.7, command: "CREATE INDEX CONCURRENTLY",
+                                      phase: "building index: scanning table", percent: 42.9)
+        #expect(build.description == "0003_index line 2: CREATE INDEX CONCURRENTLY, building index: scanning table 42% (12s)")
+        #expect(StatementProgress(migration: "0004_backfill", line: 5, elapsedSeconds: 61.2).description == "0004_backfill line 5: running for 61s")
+        #expect(StatementProgress(migration: "0003_index", line: 2, elapsedSeconds: 1, waitingFor: reader.summary).description
+            == "0003_index line 2: waiting for pid 4242 (idle in transaction 12s, application api) to finish")
+        var later = build
+        later.percent = 60
+        #expect(!later.differsInKind(from: build))
+        later.phase = "building index: loading tuples in tree"
+        #expect(later.differsInKind(from: build))
+        let coded = try JSONDecoder().decode(StatementProgress.self, from: JSONEncoder().encode(build))
+        #expect(coded == build)
     }
 }

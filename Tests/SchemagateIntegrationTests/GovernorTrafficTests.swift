@@ -208,4 +208,37 @@ struct GovernorTrafficTests {
         #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND success") == "1")
         #expect(try database.version() == 2)
     }
+
+    /// While a `CREATE INDEX CONCURRENTLY` builds on a large table, `/status` reports its phase and
+    /// a percentage that rises, from pg_stat_progress_create_index as the watch reads it.
+    @Test func statusShowsTheIndexBuildsPhaseAndRisingPercentage() async throws {
+        let (database, folder) = try ordersDatabase(rows: 1_000_000)
+        // An expression index: md5 per row keeps the build busy for a few seconds here.
+        try "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY orders_digest_idx ON orders (md5(id::text), md5(qty::text || id::text));\n"
+            .write(toFile: folder + "/0002_index.up.sql", atomically: true, encoding: .utf8)
+        let sockets = StatusSocketTests()
+        let daemon = try sockets.startDaemon(database, folder: folder)
+        var seen: [(phase: String, percent: Double)] = []
+        var messages: [String] = []
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline {
+            try await Task.sleep(for: .milliseconds(50))
+            guard let answer = try? sockets.curl(daemon.socket, "/status"), answer.code != 0,
+                  let json = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else { continue }
+            if json["state"] as? String == "ready" { break }
+            if let progress = json["progress"] as? [String: Any], let phase = progress["phase"] as? String {
+                seen.append((phase, progress["percent"] as? Double ?? -1))
+                messages.append(json["message"] as? String ?? "")
+            }
+        }
+        #expect(await daemon.listener.waitFor { $0 == "READY=1" })
+        let output = await daemon.stop()
+        #expect(output.status == 0, "\(output.all.suffix(1500))")
+        #expect(try database.version() == 2)
+        #expect(seen.contains { $0.phase.hasPrefix("building index") }, "\(seen)")
+        let rising = zip(seen, seen.dropFirst()).contains { $0.phase == $1.phase && $0.percent >= 0 && $1.percent > $0.percent }
+        #expect(rising, "no phase with a rising percentage in \(seen)")
+        #expect(messages.contains { $0.hasPrefix("applying 0002_index (1 of 1): CREATE INDEX CONCURRENTLY, building index") && $0.contains("%") },
+                "\(messages.suffix(5))")
+    }
 }
