@@ -96,13 +96,19 @@ struct GovernorTrafficTests {
 
     /// A reader that never ends within the retries: the migration fails (70), recorded, naming the
     /// reader and how many sessions waited; the table is unchanged; nobody else was cancelled.
-    @Test func retriesRunOutBehindAReaderAndTheFailureNamesIt() async throws {
+    /// Through PgBouncer (transaction pooling) too: the watch asks the server for our backend's
+    /// pid, since the one libpq knows is the pooler's.
+    @Test(arguments: [false, true])
+    func retriesRunOutBehindAReaderAndTheFailureNamesIt(throughPgBouncer: Bool) async throws {
         let (database, folder) = try ordersDatabase()
+        let bouncer = throughPgBouncer ? try PgBouncer(in: database.server) : nil
+        defer { bouncer?.stop() }
+        let url = bouncer?.connectionString(database: database.name) ?? database.url
         try "ALTER TABLE orders ADD COLUMN note text;\n".write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
         let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 4)
         try await Task.sleep(for: .milliseconds(500))
         let (reader, readerPID) = try await longReader(database)
-        let result = try await startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder,
+        let result = try await startSchemagate(["migrate", "--database-url", url, "--migrations", folder,
                                                 "--max-block", "200ms", "--max-block-retries", "2"]).finished()
         let load = try await traffic.finished()
         try await reader.query("COMMIT")
@@ -232,6 +238,7 @@ struct GovernorTrafficTests {
             }
         }
         #expect(await daemon.listener.waitFor { $0 == "READY=1" })
+        let metricsText = (try? sockets.curl(daemon.socket, "/metrics").body) ?? ""
         let output = await daemon.stop()
         #expect(output.status == 0, "\(output.all.suffix(1500))")
         #expect(try database.version() == 2)
@@ -240,5 +247,9 @@ struct GovernorTrafficTests {
         #expect(rising, "no phase with a rising percentage in \(seen)")
         #expect(messages.contains { $0.hasPrefix("applying 0002_index (1 of 1): CREATE INDEX CONCURRENTLY, building index") && $0.contains("%") },
                 "\(messages.suffix(5))")
+        let metrics = metricsText
+        for name in ["schemagate_blocked_sessions 0", "schemagate_governor_cancels_total", "schemagate_max_block_seconds"] {
+            #expect(metrics.contains(name), "\(name) missing from /metrics")
+        }
     }
 }
