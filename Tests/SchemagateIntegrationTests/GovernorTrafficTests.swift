@@ -226,6 +226,7 @@ struct GovernorTrafficTests {
         let daemon = try sockets.startDaemon(database, folder: folder)
         var seen: [(phase: String, percent: Double)] = []
         var messages: [String] = []
+        var shown: String?
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
@@ -235,6 +236,7 @@ struct GovernorTrafficTests {
             if let progress = json["progress"] as? [String: Any], let phase = progress["phase"] as? String {
                 seen.append((phase, progress["percent"] as? Double ?? -1))
                 messages.append(json["message"] as? String ?? "")
+                if shown == nil { shown = try? schemagate(["status", "--socket", daemon.socket]).stdout }
             }
         }
         #expect(await daemon.listener.waitFor { $0 == "READY=1" })
@@ -247,6 +249,9 @@ struct GovernorTrafficTests {
         #expect(rising, "no phase with a rising percentage in \(seen)")
         #expect(messages.contains { $0.hasPrefix("applying 0002_index (1 of 1): CREATE INDEX CONCURRENTLY, building index") && $0.contains("%") },
                 "\(messages.suffix(5))")
+        #expect(shown?.contains("statement  0002_index line 2: CREATE INDEX CONCURRENTLY") == true, "\(shown ?? "")")
+        #expect(daemon.listener.lines.contains { $0.hasPrefix("STATUS=applying 0002_index (1 of 1): CREATE INDEX CONCURRENTLY") },
+                "\(daemon.listener.lines.suffix(5))")
         let metrics = metricsText
         for name in ["schemagate_blocked_sessions 0", "schemagate_governor_cancels_total", "schemagate_max_block_seconds"] {
             #expect(metrics.contains(name), "\(name) missing from /metrics")
