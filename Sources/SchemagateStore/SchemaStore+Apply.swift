@@ -34,7 +34,7 @@ extension SchemaStore {
             if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
                 return refusal
             }
-            let (decision, failure) = try await watched(watch, migration.label, line: nil) { try await self.connection.execute(migration.upSQL) }
+            let (decision, failure) = try await watched(watch, migration.label, line: nil) { try await self.connection.executeScript(migration.upSQL) }
             if let decision {
                 // Cancelled, or finished just as the cancel was sent: either way it rolls back.
                 try await connection.query("ROLLBACK")
@@ -42,7 +42,7 @@ extension SchemaStore {
             }
             if let failure {
                 try await connection.query("ROLLBACK")
-                return .failed(failure, statementLine: 1, leftDirty: false)
+                return .failed(failure, statementLine: failingStatementLine(migration.upSQL, failure), leftDirty: false)
             }
             let duration = milliseconds(since: started)
             if let failure = try await commitMigration(recordingApplied(migration, identity: identity, durationMilliseconds: duration),
@@ -357,6 +357,14 @@ extension SchemaStore {
         return true
     }
 
+    /// The line of the statement the server failed on: the statements before it completed. Line
+    /// 1 when that count is unknown or does not match the splitter's view of the file.
+    private func failingStatementLine(_ sql: String, _ error: PQError) -> Int {
+        let statements = SQLStatementSplitter.split(sql)
+        guard let completed = error.completedStatements, completed < statements.count else { return 1 }
+        return statements[completed].line
+    }
+
     /// Where a failure at COMMIT is reported: the file's last statement.
     private func lastStatementLine(_ sql: String) -> Int {
         SQLStatementSplitter.split(sql).last?.line ?? 1
@@ -401,10 +409,10 @@ extension SchemaStore {
             }
             if step.transactional {
                 do {
-                    try await connection.execute(step.downSQL)
+                    try await connection.executeScript(step.downSQL)
                 } catch let error as PQError where error.kind == .server {
                     try await connection.query("ROLLBACK")
-                    return .failed(error, statementLine: 1, leftDirty: false)
+                    return .failed(error, statementLine: failingStatementLine(step.downSQL, error), leftDirty: false)
                 }
             }
             let duration = milliseconds(since: started)

@@ -18,6 +18,39 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Name of the key/value settings table (default schemagate_settings).")
     var settingsTable: String?
 
+    func connectionString() throws -> ConnectionString {
+        let raw = databaseURL ?? Environment.value(forOption: "database-url") ?? Environment.credentialDatabaseURL() ?? ""
+        do {
+            return try ConnectionString(raw)
+        } catch {
+            throw CommandFailure(.usage, "--database-url: \(error.message)")
+        }
+    }
+
+    /// The store's settings; `locking` only for the commands that take the lock and run SQL
+    /// (others neither offer those options nor read their environment variables).
+    func storeConfiguration(_ locking: LockingOptions? = nil) throws -> StoreConfiguration {
+        let schema = self.schema ?? Environment.value(forOption: "schema") ?? "public"
+        let table = settingsTable ?? Environment.value(forOption: "settings-table") ?? "schemagate_settings"
+        for (option, value) in [("--schema", schema), ("--settings-table", table)] where value.isEmpty || value.utf8.count > 63 {
+            throw CommandFailure(.usage, "\(option) '\(value)': must be 1 to 63 bytes long")
+        }
+        guard let locking else {
+            return StoreConfiguration(schema: schema, settingsTable: table, lease: LockingOptions.defaultLease,
+                                      ddlLockTimeout: LockingOptions.defaultDDLLockTimeout)
+        }
+        let ddlLockTimeout = try locking.ddlLockTimeoutDuration()
+        return StoreConfiguration(schema: schema, settingsTable: table, lease: try locking.leaseDuration(),
+                                  ddlLockTimeout: ddlLockTimeout, governor: try locking.governorSettings(ddlLockTimeout: ddlLockTimeout))
+    }
+}
+
+/// How a command that takes the migration lock holds it and runs migration SQL: only `daemon`,
+/// `migrate`, `rollback` and `repair` offer these, since nowhere else would they act.
+struct LockingOptions: ParsableArguments {
+    static let defaultLease: Duration = .seconds(15)
+    static let defaultDDLLockTimeout: Duration = .seconds(5)
+
     @Option(help: ArgumentHelp("How long a lock record stays valid without renewal (default 15s).", valueName: "duration"))
     var lease: String?
 
@@ -30,36 +63,22 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: ArgumentHelp("How often a migration cancelled by --max-block is retried before it fails (default \(GovernorSettings.defaultMaxBlockRetries), at most \(GovernorSettings.mostMaxBlockRetries)).", valueName: "count"))
     var maxBlockRetries: String?
 
-    func connectionString() throws -> ConnectionString {
-        let raw = databaseURL ?? Environment.value(forOption: "database-url") ?? Environment.credentialDatabaseURL() ?? ""
-        do {
-            return try ConnectionString(raw)
-        } catch {
-            throw CommandFailure(.usage, "--database-url: \(error.message)")
-        }
-    }
-
-    func storeConfiguration() throws -> StoreConfiguration {
-        let schema = self.schema ?? Environment.value(forOption: "schema") ?? "public"
-        let table = settingsTable ?? Environment.value(forOption: "settings-table") ?? "schemagate_settings"
-        for (option, value) in [("--schema", schema), ("--settings-table", table)] where value.isEmpty || value.utf8.count > 63 {
-            throw CommandFailure(.usage, "\(option) '\(value)': must be 1 to 63 bytes long")
-        }
-        let lease = try duration("lease", lease, default: .seconds(15))
+    func leaseDuration() throws -> Duration {
+        let lease = try duration("lease", lease, default: Self.defaultLease)
         // The lease is renewed every third of it, over its own connection: below a second a
         // renewal cannot be relied on to land in time, and every instance would lose its lock.
         guard lease >= StoreConfiguration.shortestLease else {
             throw CommandFailure(.usage, "--lease '\(DurationParser.format(lease))': too short; give at least \(DurationParser.format(StoreConfiguration.shortestLease)) (it is renewed every third of it), e.g. 15s")
         }
-        let ddlLockTimeout = try duration("ddl-lock-timeout", ddlLockTimeout, default: .seconds(5))
-        return StoreConfiguration(
-            schema: schema, settingsTable: table, lease: lease,
-            ddlLockTimeout: ddlLockTimeout, governor: try governorSettings(ddlLockTimeout: ddlLockTimeout)
-        )
+        return lease
+    }
+
+    func ddlLockTimeoutDuration() throws -> Duration {
+        try duration("ddl-lock-timeout", ddlLockTimeout, default: Self.defaultDDLLockTimeout)
     }
 
     /// `--max-block` and `--max-block-retries`, refused (exit 2) before any connection is opened.
-    private func governorSettings(ddlLockTimeout: Duration) throws -> GovernorSettings {
+    func governorSettings(ddlLockTimeout: Duration) throws -> GovernorSettings {
         let maxBlock = try duration("max-block", maxBlock, default: GovernorSettings.defaultMaxBlock)
         let retriesText = maxBlockRetries ?? Environment.value(forOption: "max-block-retries")
         let retries: Int
@@ -78,23 +97,12 @@ struct DatabaseOptions: ParsableArguments {
     }
 }
 
-/// The migrations folder and the version to reach.
+/// The migrations folder.
 struct FolderOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Migrations folder (default ./migrations).", valueName: "dir"))
     var migrations: String?
 
-    @Option(help: ArgumentHelp("Version to reach (default: the folder's highest).", valueName: "version"))
-    var target: String?
-
     var path: String { migrations ?? Environment.value(forOption: "migrations") ?? "migrations" }
-
-    func targetVersion() throws -> Int64? {
-        guard let text = target ?? Environment.value(forOption: "target") else { return nil }
-        guard let version = Int64(text), version >= 0 else {
-            throw CommandFailure(.usage, "--target '\(text)': must be a version number (0 or more)")
-        }
-        return version
-    }
 
     func load() throws -> MigrationFolder {
         do {
@@ -102,6 +110,20 @@ struct FolderOptions: ParsableArguments {
         } catch {
             throw CommandFailure(.invalidMigrations, error.description)
         }
+    }
+}
+
+/// The version to reach: for the commands that plan a way there (`daemon`, `migrate`, `plan`).
+struct TargetOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Version to reach (default: the folder's highest).", valueName: "version"))
+    var target: String?
+
+    func targetVersion() throws -> Int64? {
+        guard let text = target ?? Environment.value(forOption: "target") else { return nil }
+        guard let version = Int64(text), version >= 0 else {
+            throw CommandFailure(.usage, "--target '\(text)': must be a version number (0 or more)")
+        }
+        return version
     }
 }
 
@@ -121,9 +143,10 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-/// Reads a duration option (or its environment variable).
-func duration(_ option: String, _ value: String?, default fallback: Duration) throws -> Duration {
-    guard let text = value ?? Environment.value(forOption: option) else { return fallback }
+/// Reads a duration option (or its environment variable: that of `environment` when two
+/// commands' options share a name but not a meaning, as `wait --timeout` and `reload --timeout`).
+func duration(_ option: String, _ value: String?, default fallback: Duration, environment: String? = nil) throws -> Duration {
+    guard let text = value ?? Environment.value(forOption: environment ?? option) else { return fallback }
     guard let parsed = DurationParser.parse(text) else {
         throw CommandFailure(.usage, "--\(option) '\(text)': not a duration from 0 to \(DurationParser.format(DurationParser.longest)); write it as 500ms, 30s, 5m or 1h")
     }

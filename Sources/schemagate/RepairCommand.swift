@@ -12,6 +12,7 @@ struct RepairCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var locking: LockingOptions
     @Flag(help: "Record the interrupted no-transaction migration as applied (it did finish) instead of pending.")
     var applied = false
     @OptionGroup var runOptions: RunOptions
@@ -19,13 +20,13 @@ struct RepairCommand: AsyncParsableCommand {
     func run() async throws {
         let migrations = try folder.load()
         let identity = InstanceIdentity.current()
-        let store = try await database.openStore()
+        let store = try await database.openStore(locking)
         defer { store.connection.close() }
         do {
             try await store.bootstrap()
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
-                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); repair when no migration runs")
+                throw CommandFailure(.lockHeld, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); repair when no migration runs")
             }
             let report: RepairReport
             do {

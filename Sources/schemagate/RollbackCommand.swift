@@ -15,6 +15,7 @@ struct RollbackCommand: AsyncParsableCommand {
     var target: Int64
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var locking: LockingOptions
     @Option(help: ArgumentHelp("Migrations folder whose .down.sql files are preferred (default ./migrations; optional).", valueName: "dir"))
     var migrations: String?
     @OptionGroup var runOptions: RunOptions
@@ -24,7 +25,7 @@ struct RollbackCommand: AsyncParsableCommand {
         let logger = try runOptions.makeLogger(instance: identity.id)
         let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
         let folder = try? MigrationFolder.load(path: path)
-        let store = try await database.openStore()
+        let store = try await database.openStore(locking)
         defer { store.connection.close() }
         do {
             try await store.bootstrap()
@@ -32,7 +33,7 @@ struct RollbackCommand: AsyncParsableCommand {
             _ = try plan(folder: folder, state: try await store.schemaState())
             let lockWait = try runOptions.lockWaitDuration()
             if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
-                throw CommandFailure(.unavailable, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); roll back when no migration runs")
+                throw CommandFailure(.lockHeld, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); roll back when no migration runs")
             }
             // A long down file must not let the lease run out under it: renewed beside the steps.
             let renewer = LeaseRenewer(

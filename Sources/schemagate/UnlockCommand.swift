@@ -36,7 +36,7 @@ struct UnlockCommand: AsyncParsableCommand {
             let age = (snapshot.now - lock.takenAt).wholeSeconds
             if !snapshot.lockIsStale && !force {
                 let lease = (lock.expiresAt - snapshot.now).wholeSeconds
-                throw CommandFailure(.usage, "the lock is held by \(lock.holderDescription) for \(age)s and looks alive (lease valid \(lease)s more\(snapshot.holderSessionAlive == true ? ", session connected" : "")); stop that instance first, or pass --force")
+                throw CommandFailure(.lockHeld, "the lock is held by \(lock.holderDescription) for \(age)s and looks alive (lease valid \(lease)s more\(snapshot.holderSessionAlive == true ? ", session connected" : "")); stop that instance first, or pass --force")
             }
             guard let removed = try await store.breakLock(expectedOwner: lock.owner) else {
                 print("the lock was released meanwhile")
