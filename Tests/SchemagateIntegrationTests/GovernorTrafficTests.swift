@@ -58,21 +58,25 @@ struct GovernorTrafficTests {
         let (database, folder) = try ordersDatabase()
         try ((allowBlocking ? "-- schemagate: allow-blocking\n" : "") + "ALTER TABLE orders ADD COLUMN note text;\nINSERT INTO audit (version) VALUES (2);\n")
             .write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
-        let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 9)
+        let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 12)
         try await Task.sleep(for: .seconds(1))
         let reader = try await longReader(database).connection
         let migrationStart = Date().timeIntervalSince1970
         let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder,
                                            "--max-block", "200ms", "--lock-wait", "60s"])
         try await Task.sleep(for: .seconds(5))
+        // The server's clock, one round trip before the lock goes: a busy test process may see
+        // COMMIT return well after the migration got its lock.
+        let readerEnd = Double(try await reader.query("SELECT extract(epoch FROM clock_timestamp()) AS now").first?["now"] ?? "") ?? .nan
         try await reader.query("COMMIT")
-        let readerEnd = Date().timeIntervalSince1970
         reader.close()
         let result = await migrate.finished()
         let load = try await traffic.finished()
         #expect(result.status == 0, "\(result.all)")
         #expect(load.everyClientSurvived, "\(load.output.all)")
         #expect(load.transactions.count > 100, "pgbench ran only \(load.transactions.count) transactions")
+        // The traffic must have run across the whole migration window, or nothing was proven.
+        #expect(load.transactions.contains { $0.end > readerEnd }, "pgbench ended before the reader did")
         #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
         #expect(try database.version() == 2)
         #expect(try database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "1")
@@ -105,7 +109,7 @@ struct GovernorTrafficTests {
         defer { bouncer?.stop() }
         let url = bouncer?.connectionString(database: database.name) ?? database.url
         try "ALTER TABLE orders ADD COLUMN note text;\n".write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
-        let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 4)
+        let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 6)
         try await Task.sleep(for: .milliseconds(500))
         let (reader, readerPID) = try await longReader(database)
         let result = try await startSchemagate(["migrate", "--database-url", url, "--migrations", folder,
@@ -133,7 +137,7 @@ struct GovernorTrafficTests {
         let (database, folder) = try ordersDatabase(rows: rows)
         let rewrite = "ALTER TABLE orders ALTER COLUMN qty TYPE bigint;\nINSERT INTO audit (version) VALUES (2);\n"
         try rewrite.write(toFile: folder + "/0002_wide.up.sql", atomically: true, encoding: .utf8)
-        var traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: rows), seconds: 4)
+        var traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: rows), seconds: 6)
         try await Task.sleep(for: .milliseconds(500))
         let cancelled = try await startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder,
                                                    "--max-block", "200ms", "--max-block-retries", "1"]).finished()
