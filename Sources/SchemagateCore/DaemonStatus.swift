@@ -96,6 +96,11 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     public var startedAt: Date
     /// The same words systemd shows as `StatusText`.
     public var message: String
+    /// While a migration statement runs: what PostgreSQL is doing with it.
+    public var progress: StatementProgress?
+    /// The words of the step under way (`applying 0003_add_index (1 of 1)`), which progress
+    /// messages extend. Not reported on its own.
+    public var step = "migrating"
     /// The schemagate release answering (`SchemagateVersion.current`), for bug reports.
     public var version: String = SchemagateVersion.current
     /// The lock's age and the uptime as the daemon computed them when it answered (decoded only:
@@ -131,7 +136,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case state, ready, pending, lock, instance, host, pid, since, message, version
+        case state, ready, pending, lock, instance, host, pid, since, message, version, progress
         case currentVersion = "current_version"
         case targetVersion = "target_version"
         case lastError = "last_error"
@@ -162,6 +167,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         try container.encode(startedAt, forKey: .startedAt)
         try container.encode(max(0, now.timeIntervalSince(startedAt)).rounded(toPlaces: 3), forKey: .uptime)
         try container.encode(message, forKey: .message)
+        try container.encode(progress, forKey: .progress)
         try container.encode(version, forKey: .version)
     }
 
@@ -180,6 +186,7 @@ public struct DaemonStatus: Sendable, Equatable, Codable {
         since = try container.decode(Date.self, forKey: .since)
         startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt) ?? since
         message = try container.decodeIfPresent(String.self, forKey: .message) ?? state.rawValue
+        progress = try container.decodeIfPresent(StatementProgress.self, forKey: .progress)
         version = try container.decodeIfPresent(String.self, forKey: .version) ?? "unknown"
         reportedLockHeldFor = try container.decodeIfPresent(Double.self, forKey: .lockHeldFor)
         reportedUptime = try container.decodeIfPresent(Double.self, forKey: .uptime)

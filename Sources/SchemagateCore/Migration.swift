@@ -16,11 +16,14 @@ public struct Migration: Sendable, Equatable, Identifiable {
     public let transactional: Bool
     /// True for `-- schemagate: contract`: applied only once every live instance targets this version or above.
     public let contract: Bool
+    /// True for `-- schemagate: allow-blocking`: the governor never cancels it.
+    public let allowBlocking: Bool
 
     public init(
         version: Int64, name: String, versionText: String, upFile: String, upSQL: String,
         downFile: String?, downSQL: String?, checksum: String, transactional: Bool,
-        contract: Bool = false
+        contract: Bool = false,
+        allowBlocking: Bool = false
     ) {
         self.version = version
         self.name = name
@@ -32,6 +35,7 @@ public struct Migration: Sendable, Equatable, Identifiable {
         self.checksum = checksum
         self.transactional = transactional
         self.contract = contract
+        self.allowBlocking = allowBlocking
     }
 
     /// `0042_add_index`, as operators see it in file names.

@@ -4,8 +4,11 @@ public struct MigrationDirectives: Equatable, Sendable {
     public var transactional = true
     /// The migration removes what the previous release still uses: it waits until no live instance targets below it.
     public var contract = false
+    /// `allow-blocking`: the lock-impact governor watches but never cancels, for a planned
+    /// maintenance-window rewrite.
+    public var allowBlocking = false
 
-    public static let known = ["no-transaction", "contract"]
+    public static let known = ["no-transaction", "contract", "allow-blocking"]
 
     /// Reads the directives from the first line; an unknown one is returned as the failure.
     static func parse(firstLineOf sql: String) -> Result<MigrationDirectives, DirectiveProblem> {
@@ -25,6 +28,7 @@ public struct MigrationDirectives: Equatable, Sendable {
             switch word {
             case "no-transaction": directives.transactional = false
             case "contract": directives.contract = true
+            case "allow-blocking": directives.allowBlocking = true
             default: return .failure(DirectiveProblem(directive: String(word)))
             }
         }

@@ -115,7 +115,8 @@ public struct MigrationFolder: Sendable {
                 upFile: display(upEntry.name), upSQL: up.sql,
                 downFile: downFiles.first.map { display($0.1.name) }, downSQL: down?.sql,
                 checksum: Checksum.sha256(upEntry.bytes), transactional: up.directives.transactional,
-                contract: up.directives.contract
+                contract: up.directives.contract,
+                allowBlocking: up.directives.allowBlocking
             ))
         }
         if problems.isEmpty && migrations.isEmpty { problems.append(.noMigrations(folder: path)) }

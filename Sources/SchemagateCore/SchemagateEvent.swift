@@ -15,6 +15,10 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
     case migrationApplied = "migration_applied"
     case migrationRetry = "migration_retry"
     case migrationFailed = "migration_failed"
+    /// The lock-impact governor cancelled our own statement because traffic waited behind it.
+    case governorCancel = "governor_cancel"
+    /// The governor's retries ran out: the migration failed because it blocks traffic.
+    case migrationBlocked = "migration_blocked"
     case migrationRolledBack = "migration_rolled_back"
     case ready
     case regression
@@ -46,6 +50,8 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
         case .migrationApplied: return "5408586fb23049588bb2d27a922d4b39"
         case .migrationRetry: return "dffab9cdc91c4cc79a5865883cc5db55"
         case .migrationFailed: return "d999127cef014b17a625be5a2de6b632"
+        case .governorCancel: return "92b1802881e44dacb11f2a2e76ce4f4a"
+        case .migrationBlocked: return "1d8e034a602d40588cfd4a612a09aca7"
         case .migrationRolledBack: return "a57bc7ad0d2a4c0e95480ec7b425cc25"
         case .ready: return "96c1494cf5614906bd6b38db7c44d312"
         case .regression: return "3c133eaa9a9c4b0b8fa06083d08426e8"

@@ -25,6 +25,11 @@ public final class DaemonMetrics: Sendable {
     private let contractWaits: CoreMetrics.Gauge
     private let contractsApplied: CoreMetrics.Counter
     private let fleetInstances: CoreMetrics.Gauge
+    private let governorCancels: CoreMetrics.Counter
+    private let blockedSessions: CoreMetrics.Gauge
+    private let maxBlock: CoreMetrics.Timer
+    /// The longest wait behind the running statement so far (nil: none running, or none waited).
+    private let statementMaxBlock = Mutex<Double?>(nil)
     /// When this instance began waiting for another's lock (nil: not waiting).
     private let waitingSince = Mutex<ContinuousClock.Instant?>(nil)
 
@@ -45,6 +50,10 @@ public final class DaemonMetrics: Sendable {
         contractWaits = CoreMetrics.Gauge(label: "schemagate_contract_waits", factory: factory)
         contractsApplied = CoreMetrics.Counter(label: "schemagate_contract_migrations_applied_total", factory: factory)
         fleetInstances = CoreMetrics.Gauge(label: "schemagate_fleet_live_instances", factory: factory)
+        governorCancels = CoreMetrics.Counter(label: "schemagate_governor_cancels_total", factory: factory)
+        blockedSessions = CoreMetrics.Gauge(label: "schemagate_blocked_sessions", factory: factory)
+        maxBlock = CoreMetrics.Timer(label: "schemagate_max_block_seconds", factory: factory)
+        blockedSessions.record(0)
         ready.record(0)
         self.factory = factory
         contractWaits.record(0)
@@ -60,7 +69,13 @@ public final class DaemonMetrics: Sendable {
         case .acquired(let replaced):
             endWait()
             if replaced != nil { lockTakeovers.increment() }
+        case .progress(let progress):
+            blockedSessions.record(progress.blockedSessions)
+            statementMaxBlock.withLock { longest in
+                if progress.longestBlockSeconds > 0 { longest = max(longest ?? 0, progress.longestBlockSeconds) }
+            }
         case .applied(let migration, let milliseconds):
+            endStatement()
             migrationsApplied.increment()
             if migration.contract { contractsApplied.increment() }
             migrationDuration.recordNanoseconds((milliseconds * 1_000_000).clampedInt64)
@@ -68,6 +83,9 @@ public final class DaemonMetrics: Sendable {
             endWait()
         case .contractWaiting(let waits):
             contractWaits.record(waits.count)
+        case .governorCancelled, .governorGaveUp:
+            endStatement()
+            governorCancels.increment()
         case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner, .lostLock:
             break
         }
@@ -93,6 +111,17 @@ public final class DaemonMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    /// A statement ended: nobody waits behind it any more, and its longest wait goes in the histogram.
+    private func endStatement() {
+        blockedSessions.record(0)
+        if let longest = statementMaxBlock.withLock({ longest -> Double? in
+            defer { longest = nil }
+            return longest
+        }) {
+            maxBlock.recordNanoseconds(Int64(longest * 1e9))
+        }
     }
 
     private func gauge(_ slot: borrowing Mutex<CoreMetrics.Gauge?>, _ label: String) -> CoreMetrics.Gauge {

@@ -7,6 +7,7 @@ extension DaemonStatus {
     /// versions (`0003_add_index`) for the pending list; `identity` tells our own lock from another's.
     public mutating func record(_ event: MigratorEvent, labels: [Int64: String], identity: InstanceIdentity, at now: Date) {
         if let text = StatusLine.text(for: event) { message = text }
+        if case .progress(let now) = event { progress = now } else { progress = nil }
         switch event {
         case .connecting(_, let error):
             enter(.connecting, at: now)
@@ -26,12 +27,18 @@ extension DaemonStatus {
             lock = Lock(owner: identity.id, host: identity.host, pid: identity.pid, heldSince: now, ours: true)
         case .recovering, .applying:
             enter(.migrating, at: now)
+            step = message
         case .applied(let migration, _):
             currentVersion = migration.version
             pending.removeAll { $0.version <= migration.version }
             lastError = nil
         case .retrying(_, let reason):
             lastError = reason
+        case .governorCancelled(_, let cause, _), .governorGaveUp(_, let cause, _):
+            lastError = cause.description
+        case .progress(let progress):
+            // "applying 0003_add_index (1 of 1): CREATE INDEX CONCURRENTLY, building index: … 42% (3s) (line 2)"
+            message = step + ": " + progress.activity + (progress.line.map { " (line \($0))" } ?? "")
         case .released, .releaseFoundOtherOwner:
             lock = nil
         case .lostLock:

@@ -307,6 +307,8 @@ public struct Sidecar: Service {
             var lines: [String] = []
             if let status = StatusLine.text(for: event) {
                 lines.append("STATUS=\(status)")
+            } else if case .progress = event {
+                lines.append("STATUS=\(board.status.message)")
             }
             if StatusLine.isProgress(event) {
                 lines.append(Notifier.extendTimeoutLine(by: extension_))

@@ -20,10 +20,17 @@ public enum StatusLine {
             return "applying \(migration.label) (\(index) of \(count))"
         case .retrying(let migration, let reason):
             return "retrying \(migration.label): \(reason)"
+        case .governorCancelled(let migration, let cause, let delay):
+            return "cancelled \(migration.label) to let traffic through, retrying in \(DurationParser.format(delay)): \(cause.description)"
+        case .governorGaveUp(let migration, let cause, _):
+            return "\(migration.label) blocks traffic: \(cause.description)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
         case .contractWaiting(let waits):
             return waits.first?.description
+        case .progress:
+            // Worded with the step it belongs to, by `DaemonStatus.record`.
+            return nil
         case .applied, .released, .releaseFoundOtherOwner, .ready:
             // `.ready`: the sidecar sends its STATUS together with READY=1, in one datagram.
             return nil
@@ -33,8 +40,8 @@ public enum StatusLine {
     /// Events that show progress: each one extends systemd's start timeout.
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
-        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
-        case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready, .contractWaiting: return false
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled, .progress: return true
+        case .governorGaveUp, .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready, .contractWaiting: return false
         }
     }
 }

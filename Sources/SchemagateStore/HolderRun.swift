@@ -15,12 +15,13 @@ struct HolderRun {
     static let maxAttempts = 8
 
     func run() async throws(MigrateError) -> LockProtocol.MigrationResult {
-        let renewer = LeaseRenewer(configuration: session.configuration, owner: identity.id, logger: session.logger)
+        let watch = GovernorWatch(settings: session.configuration.store.governor) { [session] in session.onEvent(.progress($0)) }
+        let renewer = LeaseRenewer(configuration: session.configuration, owner: identity.id, logger: session.logger, watch: watch)
         let outcome: Result<LockProtocol.MigrationResult, MigrateError> = await withTaskGroup(of: Void.self) { group in
             group.addTask { await renewer.run() }
             defer { group.cancelAll() }
             do throws(MigrateError) {
-                return .success(try await migrate())
+                return .success(try await migrate(watch: watch))
             } catch {
                 return .failure(error)
             }
@@ -28,7 +29,7 @@ struct HolderRun {
         return try outcome.get()
     }
 
-    private func migrate() async throws(MigrateError) -> LockProtocol.MigrationResult {
+    private func migrate(watch: GovernorWatch) async throws(MigrateError) -> LockProtocol.MigrationResult {
         let store: SchemaStore
         do {
             store = try await session.store()
@@ -53,6 +54,8 @@ struct HolderRun {
                     throw MigrateError.recoveryFailed(
                         "undoing interrupted version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) with its down SQL failed: \(error.message); check the database, then run `schemagate repair`"
                     )
+                case .cancelledByGovernor, .blockedTraffic:
+                    preconditionFailure("an undo runs without a governor watch")
                 }
             }
             for (index, migration) in plan.pending.enumerated() {
@@ -63,12 +66,15 @@ struct HolderRun {
                 }
                 session.onEvent(.applying(migration, index: index + 1, count: plan.pending.count))
                 var attempt = 1
+                var resumeAt = 0
                 let started = ContinuousClock.now
                 inFlight = migration
+                watch.beginMigration(allowBlocking: migration.allowBlocking)
                 while true {
                     let outcome = migration.transactional
-                        ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity)
-                        : try await store.applyWithoutTransaction(migration, expectedVersion: current, identity: identity)
+                        ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity, watch: watch)
+                        : try await store.applyWithoutTransaction(migration, expectedVersion: current, identity: identity,
+                                                                  watch: watch, resumeAt: resumeAt)
                     switch outcome {
                     case .applied(let duration):
                         session.onEvent(.applied(migration, durationMilliseconds: duration))
@@ -78,6 +84,24 @@ struct HolderRun {
                         return .lockLost(by: owner)
                     case .versionMoved:
                         return .lockLost(by: nil)
+                    case .cancelledByGovernor(let cause, let delay, let resume):
+                        // Traffic waited behind us: our statement was cancelled and rolled back.
+                        // Retries are counted by the governor, not by `maxAttempts`.
+                        session.onEvent(.governorCancelled(migration, cause: cause, retryAfter: delay))
+                        resumeAt = resume
+                        try? await Task.sleep(for: delay)
+                        if Task.isCancelled { throw MigrateError.stopped }
+                        continue
+                    case .blockedTraffic(let cause, let line, let leftDirty):
+                        session.onEvent(.governorGaveUp(migration, cause: cause, retries: watch.retriesUsed))
+                        let error = PQError(kind: .server, sqlState: .queryCanceled, message:
+                            "cancelled by the lock-impact governor, \(watch.retriesUsed) retr\(watch.retriesUsed == 1 ? "y" : "ies") used: \(cause.description)")
+                        try? await store.recordFailure(migration, error: "\(line): \(error.message)", sqlState: error.sqlState?.rawValue,
+                                                       identity: identity, durationMilliseconds: store.milliseconds(since: started))
+                        await release(store)
+                        throw MigrateError.migrationFailed(MigrationFailure(
+                            migration: migration, error: error, line: line, column: nil, schemaVersion: current, leftDirty: leftDirty
+                        ))
                     case .failed(let error, let line, let leftDirty):
                         if error.isTransient && attempt < Self.maxAttempts {
                             session.onEvent(.retrying(migration, reason: error.description))

@@ -4,15 +4,24 @@ import SchemagateCore
 
 /// Keeps the lock's lease fresh from a connection of its own while the holder's connection is
 /// busy running a (possibly long) migration. Stops when cancelled or when the record is not ours.
+/// With a governor watch it is also the governor's eyes: while a migration statement runs it
+/// samples the locks around that statement's backend every `sampleInterval`.
 public struct LeaseRenewer: Sendable {
     let configuration: Migrator.Configuration
     let owner: String
     let logger: Logger
+    let watch: GovernorWatch?
 
-    public init(configuration: Migrator.Configuration, owner: String, logger: Logger) {
+    /// How often the locks are sampled while a governed statement runs.
+    static let sampleInterval: Duration = .milliseconds(50)
+    /// The application_name of the lease (and watching) connection.
+    public static let applicationName = "schemagate-lease"
+
+    public init(configuration: Migrator.Configuration, owner: String, logger: Logger, watch: GovernorWatch? = nil) {
         self.configuration = configuration
         self.owner = owner
         self.logger = logger
+        self.watch = watch
     }
 
     /// Runs `body` while the lease is renewed beside it (operator commands holding the lock).
@@ -23,30 +32,44 @@ public struct LeaseRenewer: Sendable {
     }
 
     public func run() async {
-        let interval = configuration.store.lease / 3
+        let renewal = configuration.store.lease / 3
         var store: SchemaStore?
+        var renewed = ContinuousClock.now
+        // Without a watch nothing needs the connection before the first renewal.
+        var first = watch != nil
         while !Task.isCancelled {
-            try? await Task.sleep(for: interval)
+            if !first { try? await Task.sleep(for: watch == nil ? renewal : Self.sampleInterval) }
+            first = false
             if Task.isCancelled { break }
             do {
                 if store == nil {
-                    let connection = try await Connection.connect(configuration.connectionString, applicationName: "schemagate-lease")
+                    let connection = try await Connection.connect(configuration.connectionString, applicationName: Self.applicationName)
                     store = SchemaStore(connection: connection, configuration: configuration.store)
+                    watch?.connected()
                 }
-                if try await store!.renewLock(owner: owner) == false {
-                    logger.debug("lease renewal found the lock record is no longer ours (released, or taken over)")
-                    break
+                if ContinuousClock.now - renewed >= renewal {
+                    if try await store!.renewLock(owner: owner) == false {
+                        logger.debug("lease renewal found the lock record is no longer ours (released, or taken over)")
+                        break
+                    }
+                    renewed = .now
+                }
+                if let watch, let target = watch.target {
+                    watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
                 }
                 // A long migration must not let the holder's own fleet row expire.
                 if let registration = configuration.registration(state: "migrating") {
                     _ = try await store!.fleetView(beat: registration)
                 }
             } catch {
-                logger.debug("lease renewal failed; retrying", metadata: ["error": "\(error)"])
+                if Task.isCancelled { break }
+                watch?.lost()
+                logger.debug("lease connection failed; reconnecting", metadata: ["error": "\(error)"])
                 store?.connection.close()
                 store = nil
             }
         }
+        watch?.finish()
         store?.connection.close()
     }
 }

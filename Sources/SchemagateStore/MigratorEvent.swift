@@ -11,6 +11,12 @@ public enum MigratorEvent: Sendable, Equatable {
     case applying(Migration, index: Int, count: Int)
     case applied(Migration, durationMilliseconds: Double)
     case retrying(Migration, reason: String)
+    /// The governor cancelled our statement because traffic waited behind it; retried after the delay.
+    case governorCancelled(Migration, cause: GovernorCause, retryAfter: Duration)
+    /// What the running statement is doing (phase and percentage, or its lock wait), a few times a second.
+    case progress(StatementProgress)
+    /// The governor's retries ran out: the migration fails (and is recorded) with this cause.
+    case governorGaveUp(Migration, cause: GovernorCause, retries: Int)
     case released
     case releaseFoundOtherOwner(LockRecord?)
     /// Fencing found the lock taken from us (nil: the version moved); we wait for the target again.

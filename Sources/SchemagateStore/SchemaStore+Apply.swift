@@ -12,23 +12,37 @@ public enum ApplyOutcome: Sendable {
     /// The migration's SQL failed. For a no-transaction one, `leftDirty` tells whether the
     /// database is still marked dirty (no down file, or the down file failed too).
     case failed(PQError, statementLine: Int, leftDirty: Bool)
+    /// The governor cancelled our statement because traffic waited behind it: rolled back (a
+    /// no-transaction file keeps its mark and the statements before `resumeAt`); run it again,
+    /// from statement `resumeAt`, after `retryAfter`.
+    case cancelledByGovernor(GovernorCause, retryAfter: Duration, resumeAt: Int)
+    /// The governor cancelled it once more than `--max-block-retries` allows: a failure, rolled
+    /// back or undone like any other (`leftDirty` as for `failed`).
+    case blockedTraffic(GovernorCause, statementLine: Int, leftDirty: Bool)
 }
 
 extension SchemaStore {
     /// Applies one migration in its own transaction, fenced: inside that transaction the version
     /// row is locked and checked, and the lock record must still name `identity`, so a holder that
     /// was paused past its lease can never apply what another instance applies too.
-    public func applyTransactional(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
+    /// With a `watch`, the governor watches the migration's SQL from the lease connection and may
+    /// cancel it (our own statement) when traffic waits behind it.
+    public func applyTransactional(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity,
+                                   watch: GovernorWatch? = nil) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         do {
             if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
                 return refusal
             }
-            do {
-                try await connection.executeScript(migration.upSQL)
-            } catch let error as PQError where error.kind == .server {
+            let (decision, failure) = try await watched(watch, migration.label, line: nil) { try await self.connection.executeScript(migration.upSQL) }
+            if let decision {
+                // Cancelled, or finished just as the cancel was sent: either way it rolls back.
                 try await connection.query("ROLLBACK")
-                return .failed(error, statementLine: failingStatementLine(migration.upSQL, error), leftDirty: false)
+                return Self.outcome(of: decision, resumeAt: 0, statementLine: 1, leftDirty: false)
+            }
+            if let failure {
+                try await connection.query("ROLLBACK")
+                return .failed(failure, statementLine: failingStatementLine(migration.upSQL, failure), leftDirty: false)
             }
             let duration = milliseconds(since: started)
             if let failure = try await commitMigration(recordingApplied(migration, identity: identity, durationMilliseconds: duration),
@@ -59,26 +73,36 @@ extension SchemaStore {
     /// Applies a `no-transaction` migration: marks the version dirty (fenced), runs the statements
     /// one at a time as psql would, then moves the version (fenced). On failure it runs the down
     /// file, when there is one, and clears the mark only if that succeeded.
-    public func applyWithoutTransaction(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity) async throws -> ApplyOutcome {
+    /// `resumeAt` > 0 continues a file the governor cancelled: the mark is already set and the
+    /// statements before it ran. A cancelled `CREATE INDEX CONCURRENTLY` leaves an INVALID index,
+    /// which is dropped before the outcome is returned, so the next attempt builds it afresh.
+    public func applyWithoutTransaction(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity,
+                                        watch: GovernorWatch? = nil, resumeAt: Int = 0) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         let dirty = DirtyMigration(version: migration.version, name: migration.name, checksum: migration.checksum, downSQL: migration.downSQL)
-        if let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
+        if resumeAt == 0, let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
             return refusal
         }
-        for statement in SQLStatementSplitter.split(migration.upSQL) {
+        for (index, statement) in SQLStatementSplitter.split(migration.upSQL).enumerated() where index >= resumeAt {
             // Outside a transaction nothing rolls a statement back: check before each one that
             // the lock is still ours, so a holder that stalled past its lease sends nothing more.
             if let refusal = try await fenceStatement(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
                 return refusal
             }
-            do {
-                try await connection.execute(statement.text)
-            } catch let error as PQError where error.kind == .server {
-                let undone = try await runDown(migration.downSQL, fencedBy: (expectedVersion, dirty, identity))
-                if undone {
-                    _ = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: dirty, newVersion: expectedVersion, newDirty: nil, identity: identity)
+            let (decision, failure) = try await watched(watch, migration.label, line: statement.line) { try await self.connection.execute(statement.text) }
+            if let decision, failure != nil {
+                if let build = ConcurrentIndexStatement.parse(statement.text) {
+                    _ = try await dropInvalidIndex(build)
                 }
-                return .failed(error, statementLine: statement.line, leftDirty: !undone)
+                if case .cancelAndRetry = decision {
+                    return Self.outcome(of: decision, resumeAt: index, statementLine: statement.line, leftDirty: false)
+                }
+                let undone = try await undo(migration, fencedBy: (expectedVersion, dirty, identity))
+                return Self.outcome(of: decision, resumeAt: index, statementLine: statement.line, leftDirty: !undone)
+            }
+            if let failure {
+                let undone = try await undo(migration, fencedBy: (expectedVersion, dirty, identity))
+                return .failed(failure, statementLine: statement.line, leftDirty: !undone)
             }
         }
         let duration = milliseconds(since: started)
@@ -94,6 +118,56 @@ extension SchemaStore {
         } catch {
             try? await connection.query("ROLLBACK")
             throw error
+        }
+    }
+
+    /// After a failed no-transaction statement: runs the down file and clears the mark if it
+    /// succeeded. False when the mark stays.
+    private func undo(_ migration: Migration, fencedBy fence: (version: Int64, dirty: DirtyMigration, identity: InstanceIdentity)) async throws -> Bool {
+        let undone = try await runDown(migration.downSQL, fencedBy: fence)
+        if undone {
+            _ = try await fencedUpdate(expectedVersion: fence.version, expectedDirty: fence.dirty, newVersion: fence.version, newDirty: nil, identity: fence.identity)
+        }
+        return undone
+    }
+
+    /// Runs one statement of the migration, watched by the governor when there is a watch.
+    /// Returns what the governor decided meanwhile and the server's error, if any; a lost
+    /// connection or a stop is thrown.
+    private func watched(_ watch: GovernorWatch?, _ label: String, line: Int?,
+                         _ body: @Sendable () async throws -> Void) async throws -> (Governor.Action?, PQError?) {
+        if let watch {
+            try await watch.beginStatement(on: connection, backendPID: try await serverBackendPID(), migration: label, line: line,
+                                           waitingUpTo: configuration.lease)
+        }
+        var failure: PQError?
+        do {
+            try await body()
+        } catch let error as PQError where error.kind == .server || error.kind == .cancelled {
+            failure = error
+        } catch {
+            _ = watch?.endStatement()
+            throw error
+        }
+        let decision = watch?.endStatement()
+        if decision == nil, var failure, failure.kind == .cancelled {
+            // A stop cancels the statement; otherwise it is the server's own cancel
+            // (statement_timeout) on a connection the governor once cancelled: a failure.
+            if Task.isCancelled { throw failure }
+            failure.kind = .server
+            return (nil, failure)
+        }
+        return (decision, failure)
+    }
+
+    private static func outcome(of decision: Governor.Action, resumeAt: Int, statementLine: Int, leftDirty: Bool) -> ApplyOutcome {
+        switch decision {
+        case .cancelAndRetry(let cause, let after):
+            return .cancelledByGovernor(cause, retryAfter: after, resumeAt: resumeAt)
+        case .cancelAndFail(let cause):
+            return .blockedTraffic(cause, statementLine: statementLine, leftDirty: leftDirty)
+        case .keepWatching:
+            preconditionFailure("the watch keeps only decisions that cancel")
         }
     }
 

@@ -1,3 +1,5 @@
+import SchemagateCore
+
 /// Where schemagate keeps its rows and how its migration transactions are bounded.
 public struct StoreConfiguration: Sendable {
     public var schema: String
@@ -10,6 +12,8 @@ public struct StoreConfiguration: Sendable {
     /// `lock_timeout` for each migration transaction: a migration that cannot get its table
     /// locks gives up and is retried, instead of queueing while blocking all traffic behind it.
     public var ddlLockTimeout: Duration
+    /// How long traffic may wait behind a migration statement before it is cancelled and retried.
+    public var governor: GovernorSettings
 
     /// The shortest lease the renewer (every third of it, on its own connection) can keep.
     public static let shortestLease: Duration = .seconds(1)
@@ -17,7 +21,8 @@ public struct StoreConfiguration: Sendable {
     public init(
         schema: String = "public", settingsTable: String = "schemagate_settings",
         historyTable: String = "schemagate_history", fleetTable: String = "schemagate_fleet",
-        lease: Duration = .seconds(15), ddlLockTimeout: Duration = .seconds(5)
+        lease: Duration = .seconds(15), ddlLockTimeout: Duration = .seconds(5),
+        governor: GovernorSettings = GovernorSettings()
     ) {
         self.schema = schema
         self.settingsTable = settingsTable
@@ -25,6 +30,7 @@ public struct StoreConfiguration: Sendable {
         self.fleetTable = fleetTable
         self.lease = lease
         self.ddlLockTimeout = ddlLockTimeout
+        self.governor = governor
     }
 }
 

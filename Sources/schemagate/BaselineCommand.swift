@@ -76,6 +76,8 @@ struct BaselineCommand: AsyncParsableCommand {
                 throw CommandFailure(.baselineRefused, "the version moved to \(version) under us: schemagate now tracks this database; nothing was recorded")
             case .failed(let error, _, _):
                 throw error
+            case .cancelledByGovernor, .blockedTraffic:
+                preconditionFailure("a baseline runs without a governor watch")
             }
         } catch let problem as BaselineProblem {
             throw CommandFailure(problem.exitCode, problem.description)

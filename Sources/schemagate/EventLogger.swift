@@ -53,6 +53,17 @@ struct EventLogger: Sendable {
             logger.warning("retrying \(migration.label): \(reason)", metadata: [
                 "event": "\(SchemagateEvent.migrationRetry.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
             ])
+        case .governorCancelled(let migration, let cause, let delay):
+            logger.warning("cancelled our own statement in \(migration.label), retrying in \(DurationParser.format(delay)): \(cause.description)", metadata: [
+                "event": "\(SchemagateEvent.governorCancel.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
+            ])
+        case .governorGaveUp(let migration, let cause, let retries):
+            logger.error("\(migration.label) blocks traffic; gave up after \(retries) governor retries: \(cause.description)", metadata: [
+                "event": "\(SchemagateEvent.migrationBlocked.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
+            ])
+        case .progress:
+            // Shown by STATUS= and the status socket; a log line a few times a second would flood.
+            break
         case .released:
             logger.debug("lock released", metadata: ["event": "\(SchemagateEvent.lockReleased.rawValue)"])
         case .releaseFoundOtherOwner(let holder):

@@ -39,8 +39,9 @@ struct DatabaseOptions: ParsableArguments {
             return StoreConfiguration(schema: schema, settingsTable: table, lease: LockingOptions.defaultLease,
                                       ddlLockTimeout: LockingOptions.defaultDDLLockTimeout)
         }
+        let ddlLockTimeout = try locking.ddlLockTimeoutDuration()
         return StoreConfiguration(schema: schema, settingsTable: table, lease: try locking.leaseDuration(),
-                                  ddlLockTimeout: try locking.ddlLockTimeoutDuration())
+                                  ddlLockTimeout: ddlLockTimeout, governor: try locking.governorSettings(ddlLockTimeout: ddlLockTimeout))
     }
 }
 
@@ -56,6 +57,12 @@ struct LockingOptions: ParsableArguments {
     @Option(help: ArgumentHelp("lock_timeout of each migration transaction (default 5s).", valueName: "duration"))
     var ddlLockTimeout: String?
 
+    @Option(help: ArgumentHelp("Cancel our own statement when another session waits behind it this long, and retry (default 200ms; below --ddl-lock-timeout).", valueName: "duration"))
+    var maxBlock: String?
+
+    @Option(help: ArgumentHelp("How often a migration cancelled by --max-block is retried before it fails (default \(GovernorSettings.defaultMaxBlockRetries), at most \(GovernorSettings.mostMaxBlockRetries)).", valueName: "count"))
+    var maxBlockRetries: String?
+
     func leaseDuration() throws -> Duration {
         let lease = try duration("lease", lease, default: Self.defaultLease)
         // The lease is renewed every third of it, over its own connection: below a second a
@@ -68,6 +75,25 @@ struct LockingOptions: ParsableArguments {
 
     func ddlLockTimeoutDuration() throws -> Duration {
         try duration("ddl-lock-timeout", ddlLockTimeout, default: Self.defaultDDLLockTimeout)
+    }
+
+    /// `--max-block` and `--max-block-retries`, refused (exit 2) before any connection is opened.
+    func governorSettings(ddlLockTimeout: Duration) throws -> GovernorSettings {
+        let maxBlock = try duration("max-block", maxBlock, default: GovernorSettings.defaultMaxBlock)
+        let retriesText = maxBlockRetries ?? Environment.value(forOption: "max-block-retries")
+        let retries: Int
+        if let retriesText {
+            guard let parsed = Int(retriesText) else {
+                throw CommandFailure(.usage, "--max-block-retries '\(retriesText)': not a whole number; give one from 0 to \(GovernorSettings.mostMaxBlockRetries)")
+            }
+            retries = parsed
+        } else {
+            retries = GovernorSettings.defaultMaxBlockRetries
+        }
+        switch GovernorSettings.validated(maxBlock: maxBlock, maxBlockRetries: retries, ddlLockTimeout: ddlLockTimeout) {
+        case .success(let settings): return settings
+        case .failure(let problem): throw CommandFailure(.usage, problem.message)
+        }
     }
 }
 

@@ -65,6 +65,8 @@ struct RollbackCommand: AsyncParsableCommand {
                         throw CommandFailure(.lockLost, "the version moved to \(version) under us; stopped")
                     case .failed(let error, let line, _):
                         throw CommandFailure(.migrationFailed, "down SQL of version \(step.version) (\(MigrationTitle.shown(step.name))) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)\(step.transactional ? "" : ", marked as an interrupted rollback: fix the down file and roll back again, or check the database and run `schemagate repair`")")
+                    case .cancelledByGovernor, .blockedTraffic:
+                        preconditionFailure("a rollback runs without a governor watch")
                     }
                 }
                 }

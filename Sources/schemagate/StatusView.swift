@@ -22,6 +22,7 @@ struct StatusView {
         lines.append(row("pending", !known ? "unknown" : status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
         for wait in status.contractWaits { lines.append(row("contract", wait.message)) }
         lines.append(row("lock", known ? lockText : "unknown"))
+        if let progress = status.progress { lines.append(row("statement", progress.description)) }
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
         lines.append(row("daemon", "\(status.host) pid \(status.pid), up \(Self.age(status.reportedUptime ?? Date().timeIntervalSince(status.startedAt)))"))

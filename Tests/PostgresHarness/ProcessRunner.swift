@@ -23,7 +23,11 @@ public enum ProcessRunner {
         try start(arguments, environment: environment).wait()
     }
 
-    public static func start(_ arguments: [String], environment: [String: String]? = nil, newSession: Bool = false) throws -> RunningProcess {
+    /// `unblockSignals`: the child starts with no signal blocked, as a shell would start it. The
+    /// test process blocks most signals in its threads and a spawned child inherits that mask,
+    /// which stops a program that relies on SIGALRM (pgbench's `-T`) or on SIGTERM's default.
+    public static func start(_ arguments: [String], environment: [String: String]? = nil, newSession: Bool = false,
+                             unblockSignals: Bool = false) throws -> RunningProcess {
         var stdoutPipe: [Int32] = [0, 0]
         var stderrPipe: [Int32] = [0, 0]
         // Pipes are made close-on-exec under one lock with the spawn, so that a child started at
@@ -44,7 +48,14 @@ public enum ProcessRunner {
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
-        if newSession { posix_spawnattr_setflags(&attributes, Int16(0x80)) } // POSIX_SPAWN_SETSID
+        var flags: Int32 = newSession ? 0x80 : 0 // POSIX_SPAWN_SETSID
+        if unblockSignals {
+            var none = sigset_t()
+            sigemptyset(&none)
+            posix_spawnattr_setsigmask(&attributes, &none)
+            flags |= Int32(POSIX_SPAWN_SETSIGMASK)
+        }
+        posix_spawnattr_setflags(&attributes, Int16(flags))
 
         let environmentLines = (environment ?? ProcessInfo.processInfo.environment).map { "\($0.key)=\($0.value)" }
         var pid: pid_t = 0

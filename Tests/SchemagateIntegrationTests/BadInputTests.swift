@@ -56,6 +56,25 @@ struct BadInputTests {
         try expectRefused(folder: folder, code: 65, mentions: ["1_a.up.sql:2:", "first line"])
     }
 
+    @Test func allowBlockingBelowTheFirstLine() throws {
+        let folder = try makeFolder(["1_a.up.sql": "ALTER TABLE t ADD c int;\n-- schemagate: allow-blocking\n"])
+        try expectRefused(folder: folder, code: 65, mentions: ["1_a.up.sql:2:", "first line"])
+    }
+
+    @Test(arguments: [
+        (["--max-block", "0"], "--max-block '0ms': must be more than 0"),
+        (["--max-block=-1s"], "--max-block '-1s': not a duration"),
+        (["--max-block", "5s"], "must be shorter than --ddl-lock-timeout '5s'"),
+        (["--max-block", "2s", "--ddl-lock-timeout", "1s"], "--max-block '2s': must be shorter than --ddl-lock-timeout '1s'"),
+        (["--max-block-retries=-1"], "--max-block-retries '-1': must be from 0 to 1000"),
+        (["--max-block-retries", "100000"], "--max-block-retries '100000': must be from 0 to 1000"),
+        (["--max-block-retries", "many"], "--max-block-retries 'many': not a whole number"),
+    ])
+    func governorOptionsAreUsageErrors(options: [String], message: String) throws {
+        let folder = try makeFolder(["1_a.up.sql": "CREATE TABLE governed (id int);"])
+        try expectRefused(folder: folder, extra: options, code: 2, mentions: [message])
+    }
+
     @Test func emptyMigrationFile() throws {
         let folder = try makeFolder(["1_a.up.sql": "-- nothing here yet\n\n"])
         try expectRefused(folder: folder, code: 65, mentions: ["1_a.up.sql", "holds no SQL statements"])

@@ -709,8 +709,93 @@ def contracts():
            floor=floor, target="< lease + 1 s (4 s)", met=statistics.median(killed) < 4000)
 
 
+PGBENCH = os.path.join(os.environ.get("PG_BINDIR", "/usr/lib/postgresql/15/bin"), "pgbench")
+TRAFFIC_SCRIPT = """\\set id random(1, 1000)
+BEGIN;
+SELECT * FROM orders WHERE id = :id;
+UPDATE orders SET qty = qty + 1 WHERE id = :id;
+END;
+\\sleep 10 ms
+"""
+
+
+def percentile(values, fraction):
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))] if ordered else 0.0
+
+
+def traffic_run(tool):
+    """pgbench reads and updates `orders` throughout; after a baseline second a reader opens a
+    transaction on it and stays idle for 3 s while `tool` adds a column. Returns the latencies (ms)
+    of the transactions in the baseline window and in the migration window."""
+    db = new_db()
+    psql(db, "CREATE TABLE orders (id int PRIMARY KEY, qty int NOT NULL DEFAULT 0); INSERT INTO orders (id) SELECT generate_series(1, 1000)")
+    work = scratch("schemagate-bench-traffic-")
+    with open(f"{work}/script.sql", "w") as f:
+        f.write(TRAFFIC_SCRIPT)
+    alter = "ALTER TABLE orders ADD COLUMN note text;"
+    if tool == "schemagate":
+        path = scratch("schemagate-bench-")
+        with open(f"{path}/0001_note.up.sql", "w") as f:
+            f.write(alter + "\n")
+        argv = [BIN, "migrate", "--database-url", direct(db), "--migrations", path, "--max-block", "200ms"]
+    else:
+        path = scratch("schemagate-bench-dbmate-")
+        with open(f"{path}/0001_note.sql", "w") as f:
+            f.write(f"-- migrate:up\n{alter}\n-- migrate:down\nALTER TABLE orders DROP COLUMN note;\n")
+        argv = [DBMATE, "--url", dbmate_url(db), "--migrations-dir", path, "--no-dump-schema", "migrate"]
+    bench = subprocess.Popen([PGBENCH, "-n", "-f", f"{work}/script.sql", "-c", "4", "-j", "2", "-T", "7", "-l",
+                              "--log-prefix", f"{work}/log", "-h", SOCKET, "-p", PORT, "-U", "postgres", db],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(1.5)
+    reader = Wire(db)
+    reader.query("BEGIN")
+    reader.query("SELECT count(*) FROM orders")
+    began = time.time()
+    tool_process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    time.sleep(3)
+    reader.query("COMMIT")
+    reader.close()
+    assert tool_process.wait(timeout=60) == 0, f"{tool} failed"
+    ended = time.time()
+    assert bench.wait(timeout=60) == 0, "pgbench failed"
+    logged = []
+    for name in os.listdir(work):
+        if name.startswith("log"):
+            for line in open(f"{work}/{name}"):
+                fields = line.split()
+                if len(fields) >= 6:
+                    latency = float(fields[2]) / 1e6
+                    end = float(fields[4]) + float(fields[5]) / 1e6
+                    logged.append((end - latency, end, latency * 1000))
+    start = min(t[0] for t in logged)
+    baseline = [ms for s, e, ms in logged if start + 0.3 <= s and e < began]
+    window = [ms for s, e, ms in logged if e >= began and s <= ended]
+    return baseline, window
+
+
+def traffic():
+    """9. App traffic (pgbench) while a migration queues behind a 3 s reader: p50, p99 and max
+    latency in the migration window beside a baseline window, schemagate against dbmate."""
+    print("9. traffic", file=sys.stderr, flush=True)
+    tools = ["schemagate"] + (["dbmate"] if DBMATE else [])
+    for tool in tools:
+        results = [traffic_run(tool) for _ in range(1 if QUICK else 3)]
+        base_p99 = [percentile(b, 0.99) for b, _ in results]
+        p99 = [percentile(w, 0.99) for _, w in results]
+        most = [max(w) for _, w in results]
+        label = "schemagate --max-block 200ms" if tool == "schemagate" else "peer: dbmate"
+        record("9 traffic", f"{label}: pgbench p50 during the migration", [percentile(w, 0.5) for _, w in results],
+               floor=[percentile(b, 0.5) for b, _ in results])
+        target, met = ("≤ 2× baseline p99 + 200 ms", statistics.median(p99) <= 2 * statistics.median(base_p99) + 200) \
+            if tool == "schemagate" else ("", None)
+        record("9 traffic", f"{label}: pgbench p99 during the migration", p99, floor=base_p99, target=target, met=met)
+        target, met = ("≤ 300 ms", statistics.median(most) <= 300) if tool == "schemagate" else ("", None)
+        record("9 traffic", f"{label}: pgbench max during the migration (reader holds 3 s)", most, target=target, met=met)
+
+
 SCENARIOS = {"fast": fast_path, "bulk": bulk_apply, "fleet": fleet, "takeover": takeovers, "footprint": footprint,
-             "race": race, "realistic": realistic, "contract": contracts}
+             "race": race, "realistic": realistic, "contract": contracts, "traffic": traffic}
 
 
 def main():
