@@ -72,7 +72,7 @@ struct ExitCodeTests {
         try database.sql(Self.liveForeignLock)
         let socket = "/tmp/sg-\(UUID().uuidString.prefix(8)).sock"
         let daemon = try startSchemagate(["daemon", "--database-url", database.url, "--migrations", folder, "--socket", socket])
-        try await waitUntil { FileManager.default.fileExists(atPath: socket) }
+        try await waitUntil(seconds: 60) { FileManager.default.fileExists(atPath: socket) }
         let waited = try schemagate(["wait", "--socket", socket, "--timeout", "500ms"])
         #expect(waited.status == 3, "\(waited.all)")
         #expect(waited.stderr.contains("not ready after 500ms"), "\(waited.stderr)")
