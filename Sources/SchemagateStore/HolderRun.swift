@@ -74,6 +74,11 @@ struct HolderRun {
                     case .versionMoved:
                         return .lockLost(by: nil)
                     case .failed(let error, let line, let leftDirty):
+                        if error.sqlState == .readOnlySQLTransaction {
+                            // Not the migration's fault: the server stopped accepting writes
+                            // (a switchover). Nothing to record there; find the primary.
+                            return .interrupted(try session.transient(error))
+                        }
                         if error.isTransient && attempt < Self.maxAttempts {
                             session.onEvent(.retrying(migration, reason: error.description))
                             try? await Task.sleep(for: LockProtocol.backoffDelay(attempt: attempt, ceiling: .seconds(5)).jittered())

@@ -109,6 +109,11 @@ extension MigrateError {
             return .permanent(.authentication(error.message))
         case .connectionFailed where error.sqlState == .invalidCatalogName:
             return .permanent(.configuration("\(error.message); create the database or fix --database-url"))
+        case .server where error.sqlState == .readOnlySQLTransaction:
+            // The server is not (or no longer) the primary: in a failover the standby refuses
+            // writes until it is promoted. Reconnect; libpq with target_session_attrs=read-write
+            // finds whichever host accepts them, and --lock-wait bounds the search.
+            return .transient("\(error.message) (SQLSTATE 25006): this server accepts no writes (a standby, or default_transaction_read_only); reconnecting. List every host of the cluster with target_session_attrs=read-write")
         case .server where !error.isTransient:
             let hint = error.sqlState == .insufficientPrivilege ? "; grant the role the privileges it needs" : ""
             return .permanent(.configuration("\(error.message) (SQLSTATE \(error.sqlState?.rawValue ?? "?"))\(hint)"))
