@@ -56,7 +56,7 @@ public final class DaemonMetrics: Sendable {
             migrationDuration.recordNanoseconds((milliseconds * 1_000_000).clampedInt64)
         case .ready:
             endWait()
-        case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner, .lostLock:
+        case .connecting, .planned, .recovering, .applying, .retrying, .rollingBack, .rolledBack, .released, .releaseFoundOtherOwner, .lostLock:
             break
         }
     }

@@ -20,6 +20,10 @@ public enum StatusLine {
             return "applying \(migration.label) (\(index) of \(count))"
         case .retrying(let migration, let reason):
             return "retrying \(migration.label): \(reason)"
+        case .rollingBack(let step, let index, let count):
+            return "rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index) of \(count))"
+        case .rolledBack(let step, _):
+            return "rolled back \(step.version); schema at \(step.resultingVersion)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
         case .applied, .released, .releaseFoundOtherOwner, .ready:
@@ -31,7 +35,7 @@ public enum StatusLine {
     /// Events that show progress: each one extends systemd's start timeout.
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
-        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying: return true
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .rollingBack, .rolledBack: return true
         case .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready: return false
         }
     }

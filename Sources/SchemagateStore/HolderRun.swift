@@ -30,13 +30,9 @@ struct HolderRun {
 
     private func migrate() async throws(MigrateError) -> LockProtocol.MigrationResult {
         let store: SchemaStore
-        do {
-            store = try await session.store()
-            guard try await store.adoptLock(owner: identity.id, sessionVisible: session.sessionVisible) else {
-                return .lockLost(by: nil)
-            }
-        } catch {
-            return .interrupted(try session.transient(error))
+        switch try await session.holderStore(owner: identity.id) {
+        case .ready(let adopted): store = adopted
+        case .ended(let result): return result
         }
         var inFlight: Migration?
         do {
@@ -141,8 +137,13 @@ struct HolderRun {
     }
 
     private func release(_ store: SchemaStore) async {
+        await Self.release(store, owner: identity.id, session: session)
+    }
+
+    /// Deletes our lock record, saying so when it was no longer ours.
+    static func release(_ store: SchemaStore, owner: String, session: Session) async {
         do {
-            switch try await store.releaseLock(owner: identity.id) {
+            switch try await store.releaseLock(owner: owner) {
             case .released: session.onEvent(.released)
             case .notOwner(let holder): session.onEvent(.releaseFoundOtherOwner(holder))
             }

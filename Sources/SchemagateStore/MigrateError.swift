@@ -15,6 +15,10 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case lockLost(by: String?)
     case authentication(String)
     case configuration(String)
+    /// `rollback` refused before changing anything (no down SQL, a bad `--to`, …).
+    case rollback(RollbackProblem)
+    /// A down SQL failed during `rollback`: the schema stays at that version, the newer ones undone.
+    case rollbackFailed(String)
     /// A settings row schemagate cannot read.
     case storedRecord(StoredRecordProblem)
     /// Cancelled (the daemon is stopping): any transaction was rolled back and the lock released.
@@ -24,7 +28,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .folder, .storedRecord: return .invalidMigrations
         case .plan(let problem): return problem.exitCode
-        case .migrationFailed, .failedElsewhere: return .migrationFailed
+        case .migrationFailed, .failedElsewhere, .rollbackFailed: return .migrationFailed
+        case .rollback(let problem): return problem.exitCode
         case .unavailable, .lockWaitExceeded: return .unavailable
         case .lockLost: return .lockLost
         case .authentication: return .authenticationFailed
@@ -38,6 +43,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .folder(let error): return error.description
         case .plan(let problem): return problem.description
         case .migrationFailed(let failure): return failure.description
+        case .rollback(let problem): return problem.description
+        case .rollbackFailed(let message): return message
         case .failedElsewhere(let record):
             return "version \(record.version) (\(MigrationTitle.shown(record.name))) just failed on another instance: \(record.error); fix the migration and start again"
         case .unavailable(let message):
@@ -98,6 +105,7 @@ extension MigrateError {
         if let error = error as? MigrateError { return .permanent(error) }
         if let problem = error as? PlanProblem { return .permanent(.plan(problem)) }
         if let problem = error as? StoredRecordProblem { return .permanent(.storedRecord(problem)) }
+        if let problem = error as? RollbackProblem { return .permanent(.rollback(problem)) }
         if error is CancellationError || Task.isCancelled { return .permanent(.stopped) }
         guard let error = error as? PQError else {
             return .permanent(.configuration("unexpected content in \(settingsTable): \(error)"))

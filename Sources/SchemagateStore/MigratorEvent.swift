@@ -11,6 +11,9 @@ public enum MigratorEvent: Sendable, Equatable {
     case applying(Migration, index: Int, count: Int)
     case applied(Migration, durationMilliseconds: Double)
     case retrying(Migration, reason: String)
+    /// `rollback` undoing one applied version with its down SQL.
+    case rollingBack(RollbackPlan.Step, index: Int, count: Int)
+    case rolledBack(RollbackPlan.Step, durationMilliseconds: Double)
     case released
     case releaseFoundOtherOwner(LockRecord?)
     /// Fencing found the lock taken from us (nil: the version moved); we wait for the target again.

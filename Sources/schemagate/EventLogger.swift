@@ -42,6 +42,14 @@ struct EventLogger: Sendable {
             logger.warning("retrying \(migration.label): \(reason)", metadata: [
                 "event": "\(SchemagateEvent.migrationRetry.rawValue)", "version": "\(migration.version)", "migration": "\(migration.label)",
             ])
+        case .rollingBack(let step, let index, let count):
+            logger.info("rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index) of \(count))", metadata: [
+                "event": "\(SchemagateEvent.migrationStarted.rawValue)", "version": "\(step.version)", "migration": "\(step.name)",
+            ])
+        case .rolledBack(let step, let duration):
+            logger.info("rolled back \(step.version) \(MigrationTitle.shown(step.name)) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
+                "event": "\(SchemagateEvent.migrationRolledBack.rawValue)", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",
+            ])
         case .released:
             logger.debug("lock released", metadata: ["event": "\(SchemagateEvent.lockReleased.rawValue)"])
         case .releaseFoundOtherOwner(let holder):
