@@ -30,7 +30,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         case .invalidMigrations: return "the migrations folder or a checksum is invalid"
         case .unavailable: return "the database stayed unreachable past --lock-wait"
         case .migrationFailed: return "a migration failed (rolled back, recorded)"
-        case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
+        case .lockLost: return "rollback or repair lost the lock mid-way (nothing more done by it; run it again)"
         case .authenticationFailed: return "authentication refused"
         }
     }
