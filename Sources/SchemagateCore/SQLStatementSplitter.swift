@@ -25,8 +25,9 @@ public enum SQLStatementSplitter {
         func flush() {
             if let textRange, let code {
                 // A last line comment keeps its trailing spaces in its token; the text does not.
-                let scalars = lexer.scalars[textRange].reversed().drop(while: SQLLexer.isSpace).reversed()
-                let text = String(String.UnicodeScalarView(scalars))
+                var end = textRange.upperBound
+                while end > textRange.lowerBound && SQLLexer.isSpace(lexer.bytes[end - 1]) { end -= 1 }
+                let text = String(decoding: lexer.bytes[textRange.lowerBound..<end], as: UTF8.self)
                 statements.append(Statement(text: text, line: code.line, keyword: code.keyword))
             }
             textRange = nil
