@@ -13,8 +13,25 @@ public enum SQLStatementSplitter {
     }
 
     public static func split(_ sql: String) -> [Statement] {
-        var lexer = SQLLexer(sql)
         var statements: [Statement] = []
+        scan(sql) { bytes, range, line, keyword in
+            statements.append(Statement(text: String(decoding: bytes[range], as: UTF8.self), line: line, keyword: keyword))
+        }
+        return statements
+    }
+
+    /// The line and first keyword of each statement, without a copy of its text: enough to check
+    /// a file, which may be large.
+    static func heads(_ sql: String) -> [(line: Int, keyword: String)] {
+        var heads: [(line: Int, keyword: String)] = []
+        scan(sql) { _, _, line, keyword in heads.append((line, keyword)) }
+        return heads
+    }
+
+    /// Calls `found` for each statement with the text's UTF-8 bytes, the statement's range in
+    /// them (trailing whitespace left out), its line and its first keyword.
+    private static func scan(_ sql: String, _ found: ([UInt8], Range<Int>, Int, String) -> Void) {
+        var lexer = SQLLexer(sql)
         // The current statement's text runs from its first to its last non-whitespace token.
         var textRange: Range<Int>?
         // Where its code starts: comments alone make no statement (a comment left open does: the
@@ -27,8 +44,7 @@ public enum SQLStatementSplitter {
                 // A last line comment keeps its trailing spaces in its token; the text does not.
                 var end = textRange.upperBound
                 while end > textRange.lowerBound && SQLLexer.isSpace(lexer.bytes[end - 1]) { end -= 1 }
-                let text = String(decoding: lexer.bytes[textRange.lowerBound..<end], as: UTF8.self)
-                statements.append(Statement(text: text, line: code.line, keyword: code.keyword))
+                found(lexer.bytes, textRange.lowerBound..<end, code.line, code.keyword)
             }
             textRange = nil
             code = nil
@@ -49,7 +65,6 @@ public enum SQLStatementSplitter {
             }
         }
         flush()
-        return statements
     }
 }
 
