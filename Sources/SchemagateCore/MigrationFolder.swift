@@ -148,7 +148,10 @@ public struct MigrationFolder: Sendable {
         }
         // psql skips a byte order mark at the start of a file; the server would read it as SQL.
         // The checksum is over the bytes, mark included.
-        let sql = decoded.unicodeScalars.first == "\u{FEFF}" ? String(decoded.unicodeScalars.dropFirst()) : decoded
+        let hasMark = decoded.unicodeScalars.first == "\u{FEFF}"
+        let sql = hasMark ? String(decoded.unicodeScalars.dropFirst()) : decoded
+        // The checks read the file's own bytes (shared, not copied), the mark's three left out.
+        let utf8 = hasMark ? Array(entry.bytes.dropFirst(3)) : entry.bytes
         let directives: MigrationDirectives
         switch MigrationDirectives.parse(firstLineOf: sql) {
         case .success(let parsed): directives = parsed
@@ -156,11 +159,11 @@ public struct MigrationFolder: Sendable {
             problems.append(.unknownDirective(file: display, directive: problem.directive))
             return nil
         }
-        if let line = MigrationDirectives.misplacedLine(in: sql) {
+        if let line = MigrationDirectives.misplacedLine(utf8: utf8) {
             problems.append(.misplacedDirective(file: display, line: line))
             return nil
         }
-        let statements = SQLStatementSplitter.heads(sql)
+        let statements = SQLStatementSplitter.heads(utf8: utf8)
         guard !statements.isEmpty || emptyIsNoOp else {
             problems.append(.emptyMigration(file: display))
             return nil

@@ -38,7 +38,12 @@ struct SQLLexer: IteratorProtocol {
     private var line = 1
 
     init(_ text: String) {
-        bytes = Array(text.utf8)
+        self.init(utf8: Array(text.utf8))
+    }
+
+    /// Over bytes already at hand (a migration file's): shared, not copied.
+    init(utf8 bytes: [UInt8]) {
+        self.bytes = bytes
     }
 
     /// The text of a token.

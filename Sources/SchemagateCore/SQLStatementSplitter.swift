@@ -14,7 +14,7 @@ public enum SQLStatementSplitter {
 
     public static func split(_ sql: String) -> [Statement] {
         var statements: [Statement] = []
-        scan(sql) { bytes, range, line, keyword in
+        scan(SQLLexer(sql)) { bytes, range, line, keyword in
             statements.append(Statement(text: String(decoding: bytes[range], as: UTF8.self), line: line, keyword: keyword))
         }
         return statements
@@ -22,16 +22,16 @@ public enum SQLStatementSplitter {
 
     /// The line and first keyword of each statement, without a copy of its text: enough to check
     /// a file, which may be large.
-    static func heads(_ sql: String) -> [(line: Int, keyword: String)] {
+    static func heads(utf8 bytes: [UInt8]) -> [(line: Int, keyword: String)] {
         var heads: [(line: Int, keyword: String)] = []
-        scan(sql) { _, _, line, keyword in heads.append((line, keyword)) }
+        scan(SQLLexer(utf8: bytes)) { _, _, line, keyword in heads.append((line, keyword)) }
         return heads
     }
 
     /// Calls `found` for each statement with the text's UTF-8 bytes, the statement's range in
     /// them (trailing whitespace left out), its line and its first keyword.
-    private static func scan(_ sql: String, _ found: ([UInt8], Range<Int>, Int, String) -> Void) {
-        var lexer = SQLLexer(sql)
+    private static func scan(_ lexer: consuming SQLLexer, _ found: ([UInt8], Range<Int>, Int, String) -> Void) {
+        var lexer = lexer
         // The current statement's text runs from its first to its last non-whitespace token.
         var textRange: Range<Int>?
         // Where its code starts: comments alone make no statement (a comment left open does: the
