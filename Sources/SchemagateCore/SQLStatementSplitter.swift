@@ -22,6 +22,10 @@ public enum SQLStatementSplitter {
 
     /// The line and first keyword of each statement, without a copy of its text: enough to check
     /// a file, which may be large.
+    public static func heads(_ sql: String) -> [(line: Int, keyword: String)] {
+        heads(utf8: Array(sql.utf8))
+    }
+
     static func heads(utf8 bytes: [UInt8]) -> [(line: Int, keyword: String)] {
         var heads: [(line: Int, keyword: String)] = []
         scan(SQLLexer(utf8: bytes)) { _, _, line, keyword in heads.append((line, keyword)) }

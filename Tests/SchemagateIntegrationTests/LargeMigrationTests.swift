@@ -55,6 +55,5 @@ struct LargeMigrationTests {
         #expect(try database.sql("SELECT count(*) FROM load") == String(Self.rows))
         #expect(try database.sql("SELECT payload = 'row 7; -- not a comment /* nor this */ ' || repeat('padding ', 128) FROM load WHERE id = 7") == "t")
         #expect(try database.version() == 1)
-        print("FIGURES validate \(validated.peakMemoryKilobytes / 1024) MiB, migrate \(migrated.peakMemoryKilobytes / 1024) MiB, file \(bytes / 1024 / 1024) MiB")
     }
 }
