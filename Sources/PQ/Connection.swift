@@ -120,6 +120,41 @@ public final class Connection: @unchecked Sendable {
         }
     }
 
+    /// Runs a text of several statements in one round trip, as `execute` does, but reads the
+    /// server's answer statement by statement: a failure then carries how many statements
+    /// completed before it (`PQError.completedStatements`), so that the caller can name the
+    /// failing statement's line even when the server gave no error position.
+    public func executeScript(_ sql: String) async throws {
+        try await onQueue { handle in
+            guard PQsendQuery(handle, sql) == 1 else { throw self.lastError }
+            var completed = 0
+            var failure: PQError?
+            while let result = PQgetResult(handle) {
+                defer { PQclear(result) }
+                guard failure == nil else { continue }
+                switch PQresultStatus(result) {
+                case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+                    completed += 1
+                case PGRES_EMPTY_QUERY:
+                    break
+                case PGRES_COPY_IN, PGRES_COPY_OUT:
+                    // endCopy drains every remaining result itself.
+                    var error = self.endCopy(inbound: PQresultStatus(result) == PGRES_COPY_IN)
+                    error.completedStatements = completed
+                    throw error
+                default:
+                    var error = PQError(result: result, fallbackMessage: self.lastErrorMessage)
+                    if self.connectionBroken { error.kind = .connectionLost }
+                    if error.sqlState == .queryCanceled, self.canceller.wasRequested { error.kind = .cancelled }
+                    error.completedStatements = completed
+                    failure = error
+                }
+            }
+            if let failure { throw failure }
+            if self.connectionBroken { throw PQError(kind: .connectionLost, message: self.lastErrorMessage) }
+        }
+    }
+
     /// Waits up to `timeout` for a NOTIFY on a channel this connection LISTENs to.
     public func nextNotification(timeout: Duration) async throws -> Notification? {
         try await onQueue { handle in

@@ -21,6 +21,8 @@ public struct PQError: Error, Sendable, CustomStringConvertible {
     public var hint: String?
     /// 1-based character position of the error in the statement text, when the server gave one.
     public var position: Int?
+    /// For `executeScript`: how many statements of the text completed before this error.
+    public var completedStatements: Int?
 
     public init(
         kind: Kind, sqlState: SQLState? = nil, message: String,

@@ -1,5 +1,5 @@
-/// `--http ADDR:PORT`: where the optional TCP listener binds (`127.0.0.1:9187`, `[::1]:9187`,
-/// `0.0.0.0:9187`). Parsed here, apart from the server, so every form is a unit test.
+/// `--http ADDR:PORT`: where the optional TCP listener binds (`127.0.0.1:8473`, `[::1]:8473`,
+/// `0.0.0.0:8473`). Parsed here, apart from the server, so every form is a unit test.
 public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public let host: String
     public let port: Int
@@ -14,7 +14,7 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     }
 
     public static func parse(_ text: String) throws(Problem) -> ListenAddress {
-        let usage = "--http '\(text)': write it as ADDRESS:PORT, e.g. 127.0.0.1:9187 or [::1]:9187"
+        let usage = "--http '\(text)': write it as ADDRESS:PORT, e.g. 127.0.0.1:8473 or [::1]:8473"
         guard let colon = text.lastIndex(of: ":") else { throw Problem(description: usage) }
         var host = String(text[..<colon])
         let portText = text[text.index(after: colon)...]

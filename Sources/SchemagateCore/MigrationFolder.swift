@@ -26,6 +26,13 @@ public struct MigrationFolder: Sendable {
     /// Reads every regular file of `path` (subfolders and non-`.sql` files are ignored by `parse`);
     /// a `.sql` symbolic link whose target is missing is an error.
     public static func load(path: String) throws(MigrationFolderError) -> MigrationFolder {
+        try parse(path: path, entries: try readEntries(path: path) { $0.hasSuffix(".sql") }).get()
+    }
+
+    /// The regular files of `path` whose names pass `including`, sorted by name; a symbolic link
+    /// among them whose target is missing is an error, since skipping it would drop a migration
+    /// without a word.
+    public static func readEntries(path: String, including: (String) -> Bool) throws(MigrationFolderError) -> [Entry] {
         var isDirectory = false
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw MigrationFolderError([.folderMissing(folder: path)])
@@ -39,11 +46,10 @@ public struct MigrationFolder: Sendable {
         }
         var entries: [Entry] = []
         var danglingLinks: [MigrationFolderProblem] = []
-        for name in names.sorted() where name.hasSuffix(".sql") {
+        for name in names.sorted() where including(name) {
             let filePath = joinedPath(path, name)
             var fileIsDirectory = false
             guard FileManager.default.fileExists(atPath: filePath, isDirectory: &fileIsDirectory) else {
-                // A link whose target is gone would drop its migration without a word.
                 if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: filePath) {
                     danglingLinks.append(.danglingSymlink(file: filePath, target: target))
                 }
@@ -56,7 +62,7 @@ public struct MigrationFolder: Sendable {
             entries.append(Entry(name: name, bytes: bytes))
         }
         guard danglingLinks.isEmpty else { throw MigrationFolderError(danglingLinks) }
-        return try parse(path: path, entries: entries).get()
+        return entries
     }
 
     /// A file's bytes, read straight into one array of its size (a large migration file is

@@ -18,6 +18,13 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
     case migrationRolledBack = "migration_rolled_back"
     case ready
     case regression
+    // Why a daemon or migrate run ended, one event per exit cause (migration_failed and lock_lost
+    // above are two of them).
+    case migrationsInvalid = "migrations_invalid"
+    case databaseGaveUp = "database_gave_up"
+    case lockWaitExceeded = "lock_wait_exceeded"
+    case authenticationFailed = "authentication_failed"
+    case configurationError = "configuration_error"
 
     /// The journal `MESSAGE_ID` (128 bits, lowercase hex, as `journalctl --new-id128` prints it).
     public var messageID: String {
@@ -38,6 +45,11 @@ public enum SchemagateEvent: String, CaseIterable, Sendable {
         case .migrationRolledBack: return "a57bc7ad0d2a4c0e95480ec7b425cc25"
         case .ready: return "96c1494cf5614906bd6b38db7c44d312"
         case .regression: return "3c133eaa9a9c4b0b8fa06083d08426e8"
+        case .migrationsInvalid: return "86201750659b4fc692e601f313bbecc1"
+        case .databaseGaveUp: return "6be1281794b94b31a4e4475574ed82a2"
+        case .lockWaitExceeded: return "680866fd3e3143aca83f6f6241d2c6e9"
+        case .authenticationFailed: return "9e007ebf03d5420bbc356822105d6da8"
+        case .configurationError: return "332b2a01d7e84bb09315d0fc37d694c8"
         }
     }
 }

@@ -10,8 +10,11 @@ import Synchronization
 /// Prometheus registry of its own (no process-wide bootstrap, so tests can build several).
 public final class DaemonMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
-    private let schemaVersion: CoreMetrics.Gauge
-    private let targetVersion: CoreMetrics.Gauge
+    private let factory: PrometheusMetricsFactory
+    /// Made at the first known value: a gauge reads 0 from its creation, and "version 0" is not
+    /// "not read yet", so until the daemon has read the database (and the folder) they are absent.
+    private let schemaVersion = Mutex<CoreMetrics.Gauge?>(nil)
+    private let targetVersion = Mutex<CoreMetrics.Gauge?>(nil)
     private let ready: CoreMetrics.Gauge
     private let migrationsApplied: CoreMetrics.Counter
     private let migrationDuration: CoreMetrics.Timer
@@ -29,8 +32,6 @@ public final class DaemonMetrics: Sendable {
                                    .seconds(1), .seconds(2.5), .seconds(5), .seconds(10), .seconds(30), .seconds(60),
                                    .seconds(300), .seconds(900), .seconds(3600)]
         factory.defaultDurationHistogramBuckets = buckets
-        schemaVersion = CoreMetrics.Gauge(label: "schemagate_schema_version", factory: factory)
-        targetVersion = CoreMetrics.Gauge(label: "schemagate_target_version", factory: factory)
         ready = CoreMetrics.Gauge(label: "schemagate_ready", factory: factory)
         migrationsApplied = CoreMetrics.Counter(label: "schemagate_migrations_applied_total", factory: factory)
         migrationDuration = CoreMetrics.Timer(label: "schemagate_migration_duration_seconds", factory: factory)
@@ -39,6 +40,7 @@ public final class DaemonMetrics: Sendable {
         migrationFailures = CoreMetrics.Counter(label: "schemagate_migration_failures_total", factory: factory)
         parkedWaits = CoreMetrics.Gauge(label: "schemagate_parked_waits", factory: factory)
         ready.record(0)
+        self.factory = factory
     }
 
     /// Counts and times what a migrator event tells.
@@ -63,8 +65,8 @@ public final class DaemonMetrics: Sendable {
 
     /// Mirrors the status's gauges.
     public func observe(_ status: DaemonStatus) {
-        if let version = status.currentVersion { schemaVersion.record(version) }
-        if let target = status.targetVersion { targetVersion.record(target) }
+        if let version = status.currentVersion { gauge(schemaVersion, "schemagate_schema_version").record(version) }
+        if let target = status.targetVersion { gauge(targetVersion, "schemagate_target_version").record(target) }
         ready.record(status.ready ? 1 : 0)
     }
 
@@ -78,6 +80,15 @@ public final class DaemonMetrics: Sendable {
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
+    }
+
+    private func gauge(_ slot: borrowing Mutex<CoreMetrics.Gauge?>, _ label: String) -> CoreMetrics.Gauge {
+        slot.withLock { gauge in
+            if let gauge { return gauge }
+            let made = CoreMetrics.Gauge(label: label, factory: factory)
+            gauge = made
+            return made
+        }
     }
 
     private func endWait() {

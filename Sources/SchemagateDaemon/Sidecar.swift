@@ -90,7 +90,8 @@ public struct Sidecar: Service {
         var generation = 0
         configuration.stateFile?.write(.init(generation: generation, state: "starting"))
         var folder = try loadFolder(generation: generation)
-        var target = try await migrate(folder, generation: generation)
+        var connection = configuration.migrator.connectionString
+        var target = try await migrate(folder, generation: generation, connection: connection)
         generation += 1
         configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
         let (triggers, continuation) = AsyncStream.makeStream(of: Trigger.self)
@@ -120,8 +121,27 @@ public struct Sidecar: Service {
                     notifier.reloading(status: "reloading: re-reading \(configuration.migrationsPath)")
                     logger.info("reloading: re-reading \(configuration.migrationsPath)")
                     configuration.stateFile?.write(.init(generation: generation, state: "reloading"))
+                    switch await rotatedConnection(from: connection) {
+                    case .unchanged:
+                        break
+                    case .reconnect:
+                        watcher.close()
+                    case .changed(let new):
+                        connection = new
+                        watcher.close()
+                        watcher = VersionWatcher(configuration: with(connection))
+                    case .refused(let error):
+                        // Still ready on the connection that works; the reload says why it did nothing.
+                        let message = "reload: the re-read database URL does not work (\(error.description)); still using the previous one, nothing reloaded"
+                        logger.error("\(message)", metadata: ["event": "\((error.event ?? .configurationError).rawValue)"])
+                        notifier.notify("READY=1", "STATUS=ready: schema at \(board.status.currentVersion ?? target); \(message)")
+                        generation += 1
+                        configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target, message: message,
+                                                             exitCode: error.exitCode.rawValue))
+                        continue
+                    }
                     folder = try loadFolder(generation: generation)
-                    target = try await migrate(folder, generation: generation)
+                    target = try await migrate(folder, generation: generation, connection: connection)
                     generation += 1
                     configuration.stateFile?.write(.init(generation: generation, state: "ready", version: target))
                     regressed = false
@@ -153,9 +173,9 @@ public struct Sidecar: Service {
 
     /// Runs the protocol to the folder's target; `READY=1` when there. Permanent failures end the
     /// daemon with their exit code; transient trouble is retried inside the migrator.
-    private func migrate(_ folder: MigrationFolder, generation: Int) async throws -> Int64 {
+    private func migrate(_ folder: MigrationFolder, generation: Int, connection: ConnectionString) async throws -> Int64 {
         let target = (try? MigrationPlan.checkTarget(configuration.migrator.target, folder: folder)) ?? folder.highestVersion ?? 0
-        var migratorConfiguration = configuration.migrator
+        var migratorConfiguration = with(connection)
         let notifier = self.notifier
         let extension_ = configuration.timeoutExtension
         let forward = events
@@ -211,13 +231,59 @@ public struct Sidecar: Service {
         } catch let error as MigrateError {
             if case .stopped = error { throw error }
             show(.failed, "failed: \(error.description)", error: error.description)
-            metrics.recordFailure()
+            // The counter is for failed migration SQL alone, not for every way a run can end.
+            switch error {
+            case .migrationFailed, .recoveryFailed: metrics.recordFailure()
+            default: break
+            }
             notifier.notify("STATUS=failed: \(error.description)")
             configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
                                                  exitCode: error.exitCode.rawValue))
-            logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationFailed.rawValue)"])
+            logger.error("\(error.description)", metadata: ["event": "\((error.event ?? .migrationFailed).rawValue)"])
             throw SidecarFailure(exitCode: error.exitCode.rawValue, message: error.description)
         }
+    }
+
+    /// The migrator's configuration with `connection` in place of the one it started with.
+    private func with(_ connection: ConnectionString) -> Migrator.Configuration {
+        var migrator = configuration.migrator
+        migrator.connectionString = connection
+        return migrator
+    }
+
+    private enum Rotation {
+        case unchanged
+        /// The same string, and it works: new sessions (the watcher's first) use what it leads to.
+        case reconnect
+        case changed(ConnectionString)
+        case refused(MigrateError)
+    }
+
+    /// Re-reads where the database is and who we are (a rotated password, a moved host). A new
+    /// string is tried with a connection of its own first; until that works the old one stays.
+    private func rotatedConnection(from current: ConnectionString) async -> Rotation {
+        guard let source = configuration.connectionSource else { return .unchanged }
+        let new: ConnectionString
+        do {
+            new = try source()
+        } catch {
+            return .refused(.configuration("\(error)"))
+        }
+        // Tried even when the string is the same: a passfile or PGPASSWORD behind it may hold a new
+        // password, and a reload is when the operator wants to know that it works.
+        do {
+            let probe = try await Connection.connect(new, applicationName: "schemagate-reconnect")
+            defer { probe.close() }
+            _ = try await probe.query("SELECT 1")
+        } catch {
+            switch MigrateError.classify(error, settingsTable: configuration.migrator.store.settingsTable) {
+            case .permanent(let failure): return .refused(failure)
+            case .transient(let message): return .refused(.unavailable(message))
+            }
+        }
+        guard new.rawValue != current.rawValue else { return .reconnect }
+        logger.notice("reload: connecting with the re-read database URL (\(new.redacted))")
+        return .changed(new)
     }
 
     private func loadFolder(generation: Int) throws -> MigrationFolder {
@@ -228,6 +294,7 @@ public struct Sidecar: Service {
             notifier.notify("STATUS=failed: \(error.description)")
             configuration.stateFile?.write(.init(generation: generation + 1, state: "failed", message: error.description,
                                                  exitCode: SchemagateExitCode.invalidMigrations.rawValue))
+            logger.error("\(error.description)", metadata: ["event": "\(SchemagateEvent.migrationsInvalid.rawValue)"])
             throw SidecarFailure(exitCode: SchemagateExitCode.invalidMigrations.rawValue, message: error.description)
         }
     }

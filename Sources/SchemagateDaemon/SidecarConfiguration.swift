@@ -1,3 +1,4 @@
+import PQ
 import SchemagateStore
 
 /// What `schemagate daemon` was told.
@@ -18,10 +19,15 @@ public struct SidecarConfiguration: Sendable {
     public var timeoutExtension: Duration
     /// Where the state for `schemagate reload` is kept (nil: nowhere).
     public var stateFile: StateFile?
+    /// Resolves the connection string again (flag, environment, credential file), on each reload:
+    /// a rotated password takes effect without a restart. Nil: the string never changes.
+    public var connectionSource: (@Sendable () throws -> ConnectionString)?
 
     public init(migrator: Migrator.Configuration, migrationsPath: String, onRegression: RegressionPolicy = .warn,
-                watchInterval: Duration = .seconds(2), timeoutExtension: Duration = .seconds(30), stateFile: StateFile? = nil) {
+                watchInterval: Duration = .seconds(2), timeoutExtension: Duration = .seconds(30), stateFile: StateFile? = nil,
+                connectionSource: (@Sendable () throws -> ConnectionString)? = nil) {
         self.stateFile = stateFile
+        self.connectionSource = connectionSource
         self.migrator = migrator
         self.migrationsPath = migrationsPath
         self.onRegression = onRegression

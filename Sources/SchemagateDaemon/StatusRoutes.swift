@@ -3,7 +3,7 @@ import HTTPTypes
 import Hummingbird
 import SchemagateCore
 
-/// The read-only endpoints: `/status`, `/healthz`, `/wait?timeout=S`, `/metrics`; any other
+/// The read-only endpoints: `/status`, `/healthz` (and `/readyz`), `/wait?timeout=S`, `/metrics`; any other
 /// path is 404 and any method but GET is 405. How each answers is `StatusAnswer`'s decision.
 enum StatusRoutes {
     static func router(board: StatusBoard, metrics: DaemonMetrics) -> Router<BasicRequestContext> {
@@ -12,10 +12,13 @@ enum StatusRoutes {
         router.get("/status") { _, _ in
             json(board.status, code: 200, retryAfter: nil)
         }
-        router.get("/healthz") { _, _ in
-            let status = board.status
-            let answer = StatusAnswer.health(status)
-            return text("\(status.message)\n", code: answer.code, retryAfter: answer.retryAfter)
+        // `/readyz` is the same answer under the name Kubernetes probes usually use.
+        for path in ["/healthz", "/readyz"] {
+            router.get(RouterPath(path)) { _, _ in
+                let status = board.status
+                let answer = StatusAnswer.health(status)
+                return text("\(status.message)\n", code: answer.code, retryAfter: answer.retryAfter)
+            }
         }
         router.get("/wait") { request, _ in
             let timeout: Duration

@@ -46,7 +46,7 @@ struct HolderRun {
                 case .versionMoved: return .lockLost(by: nil)
                 case .failed(let error, _, _):
                     await release(store)
-                    throw MigrateError.configuration(
+                    throw MigrateError.recoveryFailed(
                         "undoing interrupted version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) with its down SQL failed: \(error.message); check the database, then run `schemagate repair`"
                     )
                 }

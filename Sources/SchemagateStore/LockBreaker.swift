@@ -14,7 +14,7 @@ public struct LockBreaker: Sendable {
 
     /// `unlock`: deletes the lock record when its holder is gone, judged exactly as waiters judge
     /// it (`LockSnapshot.lockIsStale`: lease expired, or its visible session ended). A holder that
-    /// looks alive is refused (exit 2) unless `force`; an unreadable record too (exit 65). It
+    /// looks alive is refused (exit 73) unless `force`; an unreadable record too (exit 65). It
     /// never creates the tables, and the delete names the owner it judged, so a holder that took
     /// the lock meanwhile is left alone.
     public func unlock(force: Bool) async throws(MigrateError) -> UnlockOutcome {
@@ -40,7 +40,7 @@ public struct LockBreaker: Sendable {
             let age = snapshot.now - lock.takenAt
             if !snapshot.lockIsStale && !force {
                 let lease = (lock.expiresAt - snapshot.now).wholeSeconds
-                throw MigrateError.configuration("the lock is held by \(lock.holderDescription) for \(age.wholeSeconds)s and looks alive (lease valid \(lease)s more\(snapshot.holderSessionAlive == true ? ", session connected" : "")); stop that instance first, or pass --force")
+                throw MigrateError.lockAlive("the lock is held by \(lock.holderDescription) for \(age.wholeSeconds)s and looks alive (lease valid \(lease)s more\(snapshot.holderSessionAlive == true ? ", session connected" : "")); stop that instance first, or pass --force")
             }
             guard let removed = try await store.breakLock(expectedOwner: lock.owner) else { return .releasedMeanwhile }
             return .broke(removed, heldForSeconds: age)

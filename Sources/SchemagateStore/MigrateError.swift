@@ -8,11 +8,15 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case plan(PlanProblem)
     /// A migration's SQL failed; it was rolled back (or undone) and recorded.
     case migrationFailed(MigrationFailure)
+    /// An interrupted no-transaction migration's down SQL failed while undoing it.
+    case recoveryFailed(String)
     /// Another instance just failed on this same migration file.
     case failedElsewhere(FailureRecord)
     case unavailable(String)
     case lockWaitExceeded(LockRecord?, waited: Duration)
     case lockLost(by: String?)
+    /// `unlock` found a holder that looks alive (and no `--force`): nothing changed.
+    case lockAlive(String)
     case authentication(String)
     case configuration(String)
     /// `rollback` refused before changing anything (no down SQL, a bad `--to`, …).
@@ -28,13 +32,42 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .folder, .storedRecord: return .invalidMigrations
         case .plan(let problem): return problem.exitCode
-        case .migrationFailed, .failedElsewhere, .rollbackFailed: return .migrationFailed
+        case .migrationFailed, .failedElsewhere, .recoveryFailed, .rollbackFailed: return .migrationFailed
         case .rollback(let problem): return problem.exitCode
-        case .unavailable, .lockWaitExceeded: return .unavailable
+        case .unavailable: return .unavailable
+        case .lockWaitExceeded, .lockAlive: return .lockHeld
         case .lockLost: return .lockLost
         case .authentication: return .authenticationFailed
         case .configuration: return .usage
         case .stopped: return .success
+        }
+    }
+
+    /// The journal event that says why the run ended: one per exit cause, so that a failed
+    /// migration is never confused with an unreachable database in logs, catalog or metrics.
+    /// `nil` for a clean stop, which is no failure.
+    public var event: SchemagateEvent? {
+        switch self {
+        case .folder, .storedRecord: return .migrationsInvalid
+        case .plan(let problem):
+            switch problem.exitCode {
+            case .migrationFailed: return .migrationFailed
+            case .usage: return .configurationError
+            default: return .migrationsInvalid
+            }
+        case .rollback(let problem):
+            switch problem.exitCode {
+            case .migrationFailed: return .migrationFailed
+            case .usage: return .configurationError
+            default: return .migrationsInvalid
+            }
+        case .migrationFailed, .failedElsewhere, .recoveryFailed, .rollbackFailed: return .migrationFailed
+        case .unavailable: return .databaseGaveUp
+        case .lockWaitExceeded, .lockAlive: return .lockWaitExceeded
+        case .lockLost: return .lockLost
+        case .authentication: return .authenticationFailed
+        case .configuration: return .configurationError
+        case .stopped: return nil
         }
     }
 
@@ -56,7 +89,7 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             return "lost the migration lock to \(owner ?? "another instance") (lease expired while this instance was stalled); this instance applied nothing further"
         case .authentication(let message):
             return "authentication refused: \(message); check the user and password (PGPASSWORD, .pgpass or the credential file)"
-        case .configuration(let message):
+        case .configuration(let message), .recoveryFailed(let message), .lockAlive(let message):
             return message
         case .storedRecord(let problem):
             return problem.description

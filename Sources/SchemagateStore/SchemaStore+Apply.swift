@@ -25,10 +25,10 @@ extension SchemaStore {
                 return refusal
             }
             do {
-                try await connection.execute(migration.upSQL)
+                try await connection.executeScript(migration.upSQL)
             } catch let error as PQError where error.kind == .server {
                 try await connection.query("ROLLBACK")
-                return .failed(error, statementLine: 1, leftDirty: false)
+                return .failed(error, statementLine: failingStatementLine(migration.upSQL, error), leftDirty: false)
             }
             let duration = milliseconds(since: started)
             if let failure = try await commitMigration(recordingApplied(migration, identity: identity, durationMilliseconds: duration),
@@ -283,6 +283,14 @@ extension SchemaStore {
         return true
     }
 
+    /// The line of the statement the server failed on: the statements before it completed. Line
+    /// 1 when that count is unknown or does not match the splitter's view of the file.
+    private func failingStatementLine(_ sql: String, _ error: PQError) -> Int {
+        let statements = SQLStatementSplitter.split(sql)
+        guard let completed = error.completedStatements, completed < statements.count else { return 1 }
+        return statements[completed].line
+    }
+
     /// Where a failure at COMMIT is reported: the file's last statement.
     private func lastStatementLine(_ sql: String) -> Int {
         SQLStatementSplitter.heads(sql).last?.line ?? 1
@@ -327,10 +335,10 @@ extension SchemaStore {
             }
             if step.transactional {
                 do {
-                    try await connection.execute(step.downSQL)
+                    try await connection.executeScript(step.downSQL)
                 } catch let error as PQError where error.kind == .server {
                     try await connection.query("ROLLBACK")
-                    return .failed(error, statementLine: 1, leftDirty: false)
+                    return .failed(error, statementLine: failingStatementLine(step.downSQL, error), leftDirty: false)
                 }
             }
             let duration = milliseconds(since: started)

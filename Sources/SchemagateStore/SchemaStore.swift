@@ -80,7 +80,7 @@ public final class SchemaStore: Sendable {
                         version bigint NOT NULL,
                         name text NOT NULL,
                         checksum text NOT NULL,
-                        direction text NOT NULL CHECK (direction IN ('up', 'down', 'repair')),
+                        direction text NOT NULL CHECK (direction IN ('up', 'down', 'repair', 'baseline')),
                         host text NOT NULL,
                         pid integer NOT NULL,
                         instance text NOT NULL,

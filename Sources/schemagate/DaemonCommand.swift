@@ -17,6 +17,8 @@ struct DaemonCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var target: TargetOption
+    @OptionGroup var locking: LockingOptions
     @OptionGroup var runOptions: RunOptions
 
     @Option(help: ArgumentHelp("What to do when the schema falls behind the target after ready: warn or exit (default warn).", valueName: "policy"))
@@ -34,7 +36,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @Option(help: ArgumentHelp("Group that may use the status socket (mode 0660; default: the daemon's group).", valueName: "group"))
     var socketGroup: String?
 
-    @Option(help: ArgumentHelp("Also serve the status endpoints on TCP, e.g. 127.0.0.1:9187 (for probes).", valueName: "addr:port"))
+    @Option(help: ArgumentHelp("Also serve the status endpoints on TCP, e.g. 127.0.0.1:8473 (for probes).", valueName: "addr:port"))
     var http: String?
 
     @Option(help: ArgumentHelp("Close a status connection that sends nothing for this long, a half-sent request included (default 10s).", valueName: "duration"))
@@ -50,14 +52,17 @@ struct DaemonCommand: AsyncParsableCommand {
         let configuration = SidecarConfiguration(
             migrator: Migrator.Configuration(
                 connectionString: try database.connectionString(),
-                store: try database.storeConfiguration(),
-                target: try folder.targetVersion(),
+                store: try database.storeConfiguration(locking),
+                target: try target.targetVersion(),
                 lockWait: try runOptions.lockWaitDuration()
             ),
             migrationsPath: folder.path,
             onRegression: policy,
             watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2)),
-            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:))
+            stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:)),
+            // On reload the URL is read again, so that a rotated password (a new credential file,
+            // or a passfile libpq reads) is taken up without restarting the sidecar.
+            connectionSource: { [database] in try database.connectionString() }
         )
         let server = StatusServer(
             configuration: .init(socket: try claimSocket(), http: try listenAddress(),

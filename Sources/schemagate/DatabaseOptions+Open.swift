@@ -3,8 +3,8 @@ import SchemagateStore
 
 extension DatabaseOptions {
     /// One connection for a one-shot command; a failure becomes its one-line error and exit code.
-    func openStore() async throws -> SchemaStore {
-        let configuration = try storeConfiguration()
+    func openStore(_ locking: LockingOptions? = nil) async throws -> SchemaStore {
+        let configuration = try storeConfiguration(locking)
         do {
             let connection = try await Connection.connect(try connectionString())
             return SchemaStore(connection: connection, configuration: configuration)

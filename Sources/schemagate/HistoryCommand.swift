@@ -33,7 +33,7 @@ struct HistoryCommand: AsyncParsableCommand {
         }
         for entry in entries {
             let outcome = entry.success ? "ok" : "FAILED"
-            var line = "\(entry.startedAt)  \(String(entry.version).leftPadded(6))  \(entry.direction.padded(6)) \(outcome.padded(6)) \(entry.name.padded(28)) \(String(Int(entry.durationMilliseconds.rounded())).leftPadded(7))ms  \(entry.host) pid \(entry.pid)"
+            var line = "\(entry.startedAt)  \(String(entry.version).leftPadded(6))  \(entry.direction.padded(8)) \(outcome.padded(6)) \(entry.name.padded(28)) \(String(Int(entry.durationMilliseconds.rounded())).leftPadded(7))ms  \(entry.host) pid \(entry.pid)"
             if let error = entry.error, !entry.success { line += "  \(error)" }
             print(line)
         }

@@ -11,6 +11,8 @@ struct MigrateCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var target: TargetOption
+    @OptionGroup var locking: LockingOptions
     @OptionGroup var runOptions: RunOptions
 
     func run() async throws {
@@ -18,8 +20,8 @@ struct MigrateCommand: AsyncParsableCommand {
         let logger = try runOptions.makeLogger(instance: identity.id)
         let configuration = Migrator.Configuration(
             connectionString: try database.connectionString(),
-            store: try database.storeConfiguration(),
-            target: try folder.targetVersion(),
+            store: try database.storeConfiguration(locking),
+            target: try target.targetVersion(),
             lockWait: try runOptions.lockWaitDuration()
         )
         let migrations = try folder.load()

@@ -18,12 +18,6 @@ struct DatabaseOptions: ParsableArguments {
     @Option(help: "Name of the key/value settings table (default schemagate_settings).")
     var settingsTable: String?
 
-    @Option(help: ArgumentHelp("How long a lock record stays valid without renewal (default 15s).", valueName: "duration"))
-    var lease: String?
-
-    @Option(help: ArgumentHelp("lock_timeout of each migration transaction (default 5s).", valueName: "duration"))
-    var ddlLockTimeout: String?
-
     func connectionString() throws -> ConnectionString {
         let raw = databaseURL ?? Environment.value(forOption: "database-url") ?? Environment.credentialDatabaseURL() ?? ""
         do {
@@ -33,42 +27,56 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    func storeConfiguration() throws -> StoreConfiguration {
+    /// The store's settings; `locking` only for the commands that take the lock and run SQL
+    /// (others neither offer those options nor read their environment variables).
+    func storeConfiguration(_ locking: LockingOptions? = nil) throws -> StoreConfiguration {
         let schema = self.schema ?? Environment.value(forOption: "schema") ?? "public"
         let table = settingsTable ?? Environment.value(forOption: "settings-table") ?? "schemagate_settings"
         for (option, value) in [("--schema", schema), ("--settings-table", table)] where value.isEmpty || value.utf8.count > 63 {
             throw CommandFailure(.usage, "\(option) '\(value)': must be 1 to 63 bytes long")
         }
-        let lease = try duration("lease", lease, default: .seconds(15))
+        guard let locking else {
+            return StoreConfiguration(schema: schema, settingsTable: table, lease: LockingOptions.defaultLease,
+                                      ddlLockTimeout: LockingOptions.defaultDDLLockTimeout)
+        }
+        return StoreConfiguration(schema: schema, settingsTable: table, lease: try locking.leaseDuration(),
+                                  ddlLockTimeout: try locking.ddlLockTimeoutDuration())
+    }
+}
+
+/// How a command that takes the migration lock holds it and runs migration SQL: only `daemon`,
+/// `migrate`, `rollback` and `repair` offer these, since nowhere else would they act.
+struct LockingOptions: ParsableArguments {
+    static let defaultLease: Duration = .seconds(15)
+    static let defaultDDLLockTimeout: Duration = .seconds(5)
+
+    @Option(help: ArgumentHelp("How long a lock record stays valid without renewal (default 15s).", valueName: "duration"))
+    var lease: String?
+
+    @Option(help: ArgumentHelp("lock_timeout of each migration transaction (default 5s).", valueName: "duration"))
+    var ddlLockTimeout: String?
+
+    func leaseDuration() throws -> Duration {
+        let lease = try duration("lease", lease, default: Self.defaultLease)
         // The lease is renewed every third of it, over its own connection: below a second a
         // renewal cannot be relied on to land in time, and every instance would lose its lock.
         guard lease >= StoreConfiguration.shortestLease else {
             throw CommandFailure(.usage, "--lease '\(DurationParser.format(lease))': too short; give at least \(DurationParser.format(StoreConfiguration.shortestLease)) (it is renewed every third of it), e.g. 15s")
         }
-        return StoreConfiguration(
-            schema: schema, settingsTable: table, lease: lease,
-            ddlLockTimeout: try duration("ddl-lock-timeout", ddlLockTimeout, default: .seconds(5))
-        )
+        return lease
+    }
+
+    func ddlLockTimeoutDuration() throws -> Duration {
+        try duration("ddl-lock-timeout", ddlLockTimeout, default: Self.defaultDDLLockTimeout)
     }
 }
 
-/// The migrations folder and the version to reach.
+/// The migrations folder.
 struct FolderOptions: ParsableArguments {
     @Option(help: ArgumentHelp("Migrations folder (default ./migrations).", valueName: "dir"))
     var migrations: String?
 
-    @Option(help: ArgumentHelp("Version to reach (default: the folder's highest).", valueName: "version"))
-    var target: String?
-
     var path: String { migrations ?? Environment.value(forOption: "migrations") ?? "migrations" }
-
-    func targetVersion() throws -> Int64? {
-        guard let text = target ?? Environment.value(forOption: "target") else { return nil }
-        guard let version = Int64(text), version >= 0 else {
-            throw CommandFailure(.usage, "--target '\(text)': must be a version number (0 or more)")
-        }
-        return version
-    }
 
     func load() throws -> MigrationFolder {
         do {
@@ -76,6 +84,20 @@ struct FolderOptions: ParsableArguments {
         } catch {
             throw CommandFailure(.invalidMigrations, error.description)
         }
+    }
+}
+
+/// The version to reach: for the commands that plan a way there (`daemon`, `migrate`, `plan`).
+struct TargetOption: ParsableArguments {
+    @Option(help: ArgumentHelp("Version to reach (default: the folder's highest).", valueName: "version"))
+    var target: String?
+
+    func targetVersion() throws -> Int64? {
+        guard let text = target ?? Environment.value(forOption: "target") else { return nil }
+        guard let version = Int64(text), version >= 0 else {
+            throw CommandFailure(.usage, "--target '\(text)': must be a version number (0 or more)")
+        }
+        return version
     }
 }
 
@@ -95,9 +117,10 @@ struct RunOptions: ParsableArguments {
     }
 }
 
-/// Reads a duration option (or its environment variable).
-func duration(_ option: String, _ value: String?, default fallback: Duration) throws -> Duration {
-    guard let text = value ?? Environment.value(forOption: option) else { return fallback }
+/// Reads a duration option (or its environment variable: that of `environment` when two
+/// commands' options share a name but not a meaning, as `wait --timeout` and `reload --timeout`).
+func duration(_ option: String, _ value: String?, default fallback: Duration, environment: String? = nil) throws -> Duration {
+    guard let text = value ?? Environment.value(forOption: environment ?? option) else { return fallback }
     guard let parsed = DurationParser.parse(text) else {
         throw CommandFailure(.usage, "--\(option) '\(text)': not a duration from 0 to \(DurationParser.format(DurationParser.longest)); write it as 500ms, 30s, 5m or 1h")
     }

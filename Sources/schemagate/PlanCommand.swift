@@ -12,16 +12,19 @@ struct PlanCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var targetOption: TargetOption
     @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let migrations = try folder.load()
-        let target = try folder.targetVersion()
+        let target = try targetOption.targetVersion()
         let store = try await database.openStore()
         defer { store.connection.close() }
         let state: SchemaState
+        let lock: LockView
         do {
             state = try await store.readStateIfPresent()
+            lock = try await Self.lockView(store)
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }
@@ -34,7 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
         if json {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let data = try encoder.encode(PlanJSON(plan: plan, state: state))
+            let data = try encoder.encode(PlanJSON(plan: plan, state: state, lock: lock))
             print(String(decoding: data, as: UTF8.self))
             return
         }
@@ -43,6 +46,7 @@ struct PlanCommand: AsyncParsableCommand {
         if let dirty = plan.recovery {
             print("dirty:    \(dirty.version) \(MigrationTitle.shown(dirty.name)) was interrupted; its down SQL runs first")
         }
+        print("lock:     \(lock.text)")
         if plan.pending.isEmpty {
             print("pending:  none")
         } else {
@@ -54,7 +58,34 @@ struct PlanCommand: AsyncParsableCommand {
     }
 }
 
-/// `plan --json`: every key always present, `dirty` as null when the schema is clean.
+/// The lock as `plan` reads it: free, held (and by whom), or a record nobody can read.
+enum LockView {
+    case free
+    case held(LockSummary)
+    case unreadable(String)
+
+    var text: String {
+        switch self {
+        case .free: return "free"
+        case .held(let summary): return summary.text
+        case .unreadable(let problem): return "unreadable (\(problem)); break it with `schemagate unlock --force`"
+        }
+    }
+}
+
+extension PlanCommand {
+    /// Read apart from the plan: a garbage lock record is shown, not a reason to show nothing.
+    static func lockView(_ store: SchemaStore) async throws -> LockView {
+        guard try await store.tablesExist() else { return .free }
+        do {
+            return try await LockSummary(store.snapshot()).map(LockView.held) ?? .free
+        } catch let problem as StoredRecordProblem where problem.key == "migration_lock" {
+            return .unreadable(String(problem.text.prefix(80)))
+        }
+    }
+}
+
+/// `plan --json`: every key always present, `dirty` and `lock` as null when clean and free.
 private struct PlanJSON: Encodable {
     struct Dirty: Encodable { let version: Int64; let name: String }
     struct Pending: Encodable { let version: Int64; let name: String; let file: String; let transactional: Bool }
@@ -64,17 +95,19 @@ private struct PlanJSON: Encodable {
     let ahead: Bool
     let dirty: Dirty?
     let pending: [Pending]
+    let lock: LockSummary?
 
-    init(plan: MigrationPlan, state: SchemaState) {
+    init(plan: MigrationPlan, state: SchemaState, lock: LockView) {
         current = plan.current
         target = plan.target
         ahead = plan.isAhead
         dirty = state.dirty.map { Dirty(version: $0.version, name: $0.name) }
         pending = plan.pending.map { Pending(version: $0.version, name: $0.name, file: $0.upFile, transactional: $0.transactional) }
+        if case .held(let summary) = lock { self.lock = summary } else { self.lock = nil }
     }
 
     enum CodingKeys: String, CodingKey {
-        case current = "current_version", target = "target_version", ahead, dirty, pending
+        case current = "current_version", target = "target_version", ahead, dirty, pending, lock
     }
 
     func encode(to encoder: any Encoder) throws {
@@ -84,5 +117,6 @@ private struct PlanJSON: Encodable {
         try container.encode(ahead, forKey: .ahead)
         try container.encode(dirty, forKey: .dirty)
         try container.encode(pending, forKey: .pending)
+        try container.encode(lock, forKey: .lock)
     }
 }

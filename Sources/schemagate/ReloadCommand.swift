@@ -15,7 +15,7 @@ struct ReloadCommand: AsyncParsableCommand {
     @Option(help: "The daemon's process id ($MAINPID in the unit).") var pid: Int32
     @Option(help: ArgumentHelp("The daemon's state file (default $RUNTIME_DIRECTORY/schemagate.state).", valueName: "path"))
     var stateFile: String?
-    @Option(help: ArgumentHelp("Give up after this long (default 10m).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Give up after this long (default 10m; also SCHEMAGATE_RELOAD_TIMEOUT).", valueName: "duration"))
     var timeout: String?
 
     func run() async throws {
@@ -29,12 +29,16 @@ struct ReloadCommand: AsyncParsableCommand {
         guard kill(pid, SIGHUP) == 0 else {
             throw CommandFailure(.noDaemon, "cannot signal pid \(pid): \(String(cString: strerror(errno)))")
         }
-        let deadline = ContinuousClock.now + (try duration("timeout", timeout, default: .seconds(600)))
+        let deadline = ContinuousClock.now + (try duration("timeout", timeout, default: .seconds(600), environment: "reload-timeout"))
         while ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(100))
             if let now = file.read(), now.generation > before.generation {
                 switch now.state {
                 case "ready":
+                    // Still ready, but the reload did nothing: the re-read database URL was refused.
+                    if let code = now.exitCode.flatMap(SchemagateExitCode.init(rawValue:)), code != .success {
+                        throw CommandFailure(code, now.message ?? "reload refused; see the journal")
+                    }
                     print("reloaded: schema at \(now.version.map(String.init) ?? "?")")
                     return
                 case "failed":
@@ -49,6 +53,6 @@ struct ReloadCommand: AsyncParsableCommand {
                 throw CommandFailure(.failed, "the daemon (pid \(pid)) exited during the reload: \(file.read()?.message ?? "see the journal")")
             }
         }
-        throw CommandFailure(.unavailable, "reload did not finish within the timeout; the daemon is still working on it")
+        throw CommandFailure(.notReady, "reload did not finish within the timeout; the daemon is still working on it")
     }
 }

@@ -12,6 +12,7 @@ struct RepairCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var folder: FolderOptions
+    @OptionGroup var locking: LockingOptions
     @Flag(help: "Record the interrupted no-transaction migration as applied (it did finish) instead of pending.")
     var applied = false
     @OptionGroup var runOptions: RunOptions
@@ -21,7 +22,7 @@ struct RepairCommand: AsyncParsableCommand {
         let identity = InstanceIdentity.current()
         let logger = try runOptions.makeLogger(instance: identity.id)
         let configuration = Migrator.Configuration(
-            connectionString: try database.connectionString(), store: try database.storeConfiguration(),
+            connectionString: try database.connectionString(), store: try database.storeConfiguration(locking),
             target: nil, lockWait: try runOptions.lockWaitDuration())
         let run = OperatorRun(configuration: configuration, identity: identity, logger: logger, onEvent: EventLogger(logger: logger).log)
         let report: RepairReport

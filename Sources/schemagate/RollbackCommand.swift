@@ -13,6 +13,7 @@ struct RollbackCommand: AsyncParsableCommand {
     var target: Int64
 
     @OptionGroup var database: DatabaseOptions
+    @OptionGroup var locking: LockingOptions
     @Option(help: ArgumentHelp("Migrations folder whose .down.sql files are preferred (default ./migrations; optional).", valueName: "dir"))
     var migrations: String?
     @OptionGroup var runOptions: RunOptions
@@ -23,7 +24,7 @@ struct RollbackCommand: AsyncParsableCommand {
         let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
         let folder = try? MigrationFolder.load(path: path)
         let configuration = Migrator.Configuration(
-            connectionString: try database.connectionString(), store: try database.storeConfiguration(),
+            connectionString: try database.connectionString(), store: try database.storeConfiguration(locking),
             target: nil, lockWait: try runOptions.lockWaitDuration())
         let run = OperatorRun(configuration: configuration, identity: identity, logger: logger, onEvent: EventLogger(logger: logger).log)
         do {

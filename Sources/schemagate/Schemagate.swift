@@ -18,15 +18,20 @@ struct Schemagate: AsyncParsableCommand {
         version: SchemagateVersion.current,
         subcommands: [
             DaemonCommand.self, MigrateCommand.self, PlanCommand.self, HistoryCommand.self, ValidateCommand.self,
-            NewCommand.self, StatusCommand.self, WaitCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
+            NewCommand.self, ImportCommand.self, BaselineCommand.self, StatusCommand.self, WaitCommand.self, ReloadCommand.self, RollbackCommand.self, UnlockCommand.self, RepairCommand.self,
         ]
     )
 
     /// Runs the command; prints one line and exits with the documented code on failure. Usage
     /// errors exit 2 (ArgumentParser's own default would be 64).
     static func main() async {
+        let arguments = Array(CommandLine.arguments.dropFirst())
+        // `baseline --version N` is the operator's version number, not a request for ours:
+        // parsed on its own, so that ArgumentParser's `--version` flag does not claim it.
+        let baseline = arguments.first == BaselineCommand.configuration.commandName
+        let root: ParsableCommand.Type = baseline ? BaselineCommand.self : Schemagate.self
         do {
-            var command = try parseAsRoot()
+            var command = try baseline ? BaselineCommand.parseAsRoot(Array(arguments.dropFirst())) : parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
@@ -40,11 +45,11 @@ struct Schemagate: AsyncParsableCommand {
             StandardStreams.error("schemagate: \(line)\n")
             Glibc.exit(failure.exitCode.rawValue)
         } catch {
-            let code = exitCode(for: error)
+            let code = root.exitCode(for: error)
             if code == .success {
-                exit(withError: error)
+                root.exit(withError: error)
             }
-            StandardStreams.error((fullMessage(for: error) + "\n"))
+            StandardStreams.error((root.fullMessage(for: error) + "\n"))
             Glibc.exit(code == .validationFailure || code.rawValue == 64 ? SchemagateExitCode.usage.rawValue : code.rawValue)
         }
     }

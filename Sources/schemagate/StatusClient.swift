@@ -52,8 +52,15 @@ struct StatusClient: Sendable {
                 var headers = HTTPHeaders()
                 headers.add(name: "Host", value: "schemagate")
                 headers.add(name: "Connection", value: "close")
-                try await outbound.write(.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)))
-                try await outbound.write(.end(nil))
+                // Head and end in one write (one flush): the daemon answers a GET as soon as its head
+                // is in and may close before a separate end is written, and that second write's
+                // "I/O on closed channel" must not hide an answer that is already on its way.
+                var writeError: (any Error)?
+                do {
+                    try await outbound.write(contentsOf: [.head(HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)), .end(nil)])
+                } catch {
+                    writeError = error
+                }
                 var code = 0
                 var body = ByteBuffer()
                 for try await part in inbound {
@@ -63,6 +70,7 @@ struct StatusClient: Sendable {
                     case .end: return Answer(code: code, body: Array(buffer: body))
                     }
                 }
+                if let writeError { throw writeError }
                 throw CommandFailure(.noDaemon, "the daemon on \(endpoint) closed the connection before answering (stopping?)")
             }
         } catch let failure as CommandFailure {

@@ -17,8 +17,10 @@ struct StatusView {
     var text: String {
         var lines = ["\(paint(bullet, stateColour)) \(line)"]
         lines.append(row("schema", versions))
-        lines.append(row("pending", status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
-        lines.append(row("lock", lockText))
+        // Until the daemon has read the database, "none" and "free" would be guesses.
+        let known = status.currentVersion != nil
+        lines.append(row("pending", !known ? "unknown" : status.pending.isEmpty ? "none" : status.pending.map { MigrationTitle.shown($0.name) }.joined(separator: ", ")))
+        lines.append(row("lock", known ? lockText : "unknown"))
         lines.append(row("last error", status.lastError.map { paint($0, "31") } ?? "none"))
         lines.append(row("since", "\(Self.clock(status.since)) (\(Self.age(Date().timeIntervalSince(status.since))) in this state)"))
         lines.append(row("daemon", "\(status.host) pid \(status.pid), up \(Self.age(status.reportedUptime ?? Date().timeIntervalSince(status.startedAt)))"))

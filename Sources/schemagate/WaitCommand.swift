@@ -14,13 +14,13 @@ struct WaitCommand: AsyncParsableCommand {
 
     @OptionGroup var socket: SocketOptions
 
-    @Option(help: ArgumentHelp("Give up after this long, e.g. 90s or 5m; a bare number is seconds (default: wait as long as it takes).", valueName: "duration"))
+    @Option(help: ArgumentHelp("Give up after this long, e.g. 90s or 5m; a bare number is seconds (default: wait as long as it takes; also SCHEMAGATE_WAIT_TIMEOUT).", valueName: "duration"))
     var timeout: String?
 
     func run() async throws {
         let client = try socket.client()
-        let limit: Duration? = timeout == nil && Environment.value(forOption: "timeout") == nil
-            ? nil : try duration("timeout", timeout, default: .zero)
+        let limit: Duration? = timeout == nil && Environment.value(forOption: "wait-timeout") == nil
+            ? nil : try duration("timeout", timeout, default: .zero, environment: "wait-timeout")
         let deadline = limit.map { ContinuousClock.now + $0 }
         let progress = isatty(STDERR_FILENO) == 1 ? Task { await showProgress(client) } : nil
         defer { progress?.cancel() }

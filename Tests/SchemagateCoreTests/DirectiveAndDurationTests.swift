@@ -33,6 +33,6 @@ struct DirectiveAndDurationTests {
     }
 
     @Test func exitCodesAreTheContract() {
-        #expect(SchemagateExitCode.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 65, 69, 70, 75, 77])
+        #expect(SchemagateExitCode.allCases.map(\.rawValue) == [0, 1, 2, 3, 4, 65, 69, 70, 73, 75, 77, 78])
     }
 }

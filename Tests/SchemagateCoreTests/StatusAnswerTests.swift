@@ -57,11 +57,11 @@ struct StatusAnswerTests {
     }
 
     @Test func listenAddresses() throws {
-        #expect(try ListenAddress.parse("127.0.0.1:9187") == ListenAddress(host: "127.0.0.1", port: 9187))
-        #expect(try ListenAddress.parse("[::1]:9187") == ListenAddress(host: "::1", port: 9187))
+        #expect(try ListenAddress.parse("127.0.0.1:8473") == ListenAddress(host: "127.0.0.1", port: 8473))
+        #expect(try ListenAddress.parse("[::1]:8473") == ListenAddress(host: "::1", port: 8473))
         #expect(try ListenAddress.parse("localhost:0") == ListenAddress(host: "localhost", port: 0))
         #expect(ListenAddress(host: "::1", port: 80).description == "[::1]:80")
-        for bad in ["9187", ":9187", "::1:9187", "host:http", "host:70000", "host:-1"] {
+        for bad in ["8473", ":8473", "::1:8473", "host:http", "host:70000", "host:-1"] {
             #expect(throws: ListenAddress.Problem.self, "\(bad)") { try ListenAddress.parse(bad) }
         }
     }

@@ -6,14 +6,7 @@ import Testing
 /// down files, applied, rolled back to 0 and applied again against a real PostgreSQL.
 @Suite("adopted folders")
 struct AdoptedFolderTests {
-    /// The user schema as pg_dump prints it, schemagate's own tables left out (and the random
-    /// `\restrict` key of newer pg_dump releases).
-    func schemaDump(_ database: TestDatabase) throws -> String {
-        let dump = try ProcessRunner.run(["/usr/lib/postgresql/15/bin/pg_dump", "--schema-only", "--no-owner",
-                                          "--exclude-table=schemagate_*", "--dbname=\(database.url)"])
-        #expect(dump.status == 0, "\(dump.all)")
-        return dump.stdout.split(separator: "\n").filter { !$0.hasPrefix("--") && !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }.joined(separator: "\n")
-    }
+    func schemaDump(_ database: TestDatabase) throws -> String { try database.schemaDump() }
 
     @Test func dottedTitlesAndNoOpDownsRollBackAndReapply() throws {
         let database = try TestDatabase()

@@ -190,4 +190,27 @@ struct BadInputTests {
         #expect(try database.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'x\"; DROP TABLE audit; --'") == "1")
         #expect(try database.sql("SELECT to_regnamespace('public') IS NOT NULL") == "t")
     }
+
+    /// An option a command would ignore is not offered at all: it is an unknown option (exit 2).
+    /// The environment file several commands share may still set it: each reads only its own.
+    @Test func optionsExistOnlyWhereTheyAct() throws {
+        let database = try TestDatabase()
+        let folder = try auditFolder(count: 2)
+        let ignored: [[String]] = [
+            ["new", "x", "--target", "3"], ["validate", "--target", "3"], ["repair", "--target", "3"],
+            ["history", "--lease", "5s"], ["unlock", "--lease", "5s"], ["plan", "--lease", "5s"],
+            ["history", "--ddl-lock-timeout", "1s"], ["unlock", "--ddl-lock-timeout", "1s"], ["plan", "--ddl-lock-timeout", "1s"],
+        ]
+        for arguments in ignored {
+            let result = try schemagate(arguments + ["--database-url", database.url, "--migrations", folder])
+            #expect(result.status == 2, "\(arguments): \(result.all)")
+            #expect(result.stderr.contains("Unknown option '\(arguments.first { $0.hasPrefix("--") }!)'"), "\(arguments): \(result.stderr)")
+        }
+        let shared = ["SCHEMAGATE_LEASE": "soon", "SCHEMAGATE_TARGET": "1"]
+        let plan = try schemagate(["plan", "--database-url", database.url, "--migrations", folder], environment: shared)
+        #expect(plan.status == 0, "\(plan.all)")
+        let migrate = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder], environment: shared)
+        #expect(migrate.status == 2 && migrate.stderr.contains("--lease 'soon'"), "\(migrate.all)")
+        #expect(try database.sql("SELECT count(*) FROM pg_tables WHERE tablename = 'audit'") == "0")
+    }
 }

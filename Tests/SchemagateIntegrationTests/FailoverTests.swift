@@ -23,7 +23,7 @@ struct FailoverTests {
 
     /// Until a holder waits at the gate (inside migration 3).
     func waitForTheGate(_ database: TestDatabase) async throws {
-        try await FleetTests().waitUntil(seconds: 60) {
+        try await waitUntil(seconds: 60) {
             try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted") == "1"
         }
     }
@@ -139,7 +139,7 @@ struct FailoverTests {
         try server.psql("postgres", "SELECT pg_reload_conf()")
         // Migration 3 began read-write and commits; the next fence cannot write.
         try await gate.open()
-        try await FleetTests().waitUntil(seconds: 30) { try database.version() == 3 }
+        try await waitUntil(seconds: 30) { try database.version() == 3 }
         try await Task.sleep(for: .milliseconds(1000))
         let stuckAt = try database.version()
         #expect(stuckAt == 3, "the fleet kept migrating on a read-only server")

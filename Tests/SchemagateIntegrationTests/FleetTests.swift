@@ -17,16 +17,6 @@ struct FleetTests {
         #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0", sourceLocation: sourceLocation)
     }
 
-    /// Polls `condition` (errors count as false) every 20ms for up to `seconds`.
-    func waitUntil(seconds: Double = 10, _ condition: () throws -> Bool) async throws {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if (try? condition()) == true { return }
-            try await Task.sleep(for: .milliseconds(20))
-        }
-        Issue.record("condition not met within \(seconds)s")
-    }
-
     /// The failures of a fleet, briefly: how many, and the end of the first one's output.
     func summary(_ failed: [ProcessOutput]) -> String {
         "\(failed.count) failed; first (status \(failed.first?.status ?? 0)): \(String(failed.first?.all.suffix(600) ?? ""))"

@@ -53,6 +53,22 @@ struct MigrateTests {
         let object = try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [String: Any]
         #expect(object?["current_version"] as? Int == 2)
         #expect((object?["pending"] as? [[String: Any]])?.compactMap { $0["version"] as? Int } == [3, 4])
+        #expect(object?["lock"] is NSNull)
+        #expect(plan.stdout.contains("lock:     free"))
+
+        // Who migrates, and whether it is alive, is in the plan: no SQL needed.
+        try database.sql("""
+        INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'busy', 'host', 'host-c', 'pid', 9,
+          'taken_at', extract(epoch FROM now()) - 30, 'expires_at', extract(epoch FROM now()) - 5, 'session_visible', false))
+        """)
+        let locked = try schemagate(["plan", "--database-url", database.url, "--migrations", exampleMigrations])
+        #expect(locked.stdout.contains(#/lock:     held by host-c pid 9 for 3\ds, session not visible, lease ran out \d+s ago; the holder is gone/#), "\(locked.stdout)")
+        let lockedJSON = try schemagate(["plan", "--database-url", database.url, "--migrations", exampleMigrations, "--json"])
+        let lock = (try JSONSerialization.jsonObject(with: Data(lockedJSON.stdout.utf8)) as? [String: Any])?["lock"] as? [String: Any]
+        #expect(lock?["host"] as? String == "host-c" && lock?["stale"] as? Bool == true && lock?["session"] as? String == "not visible")
+        try database.sql("UPDATE schemagate_settings SET value = '\"garbage\"' WHERE key = 'migration_lock'")
+        let garbage = try schemagate(["plan", "--database-url", database.url, "--migrations", exampleMigrations])
+        #expect(garbage.status == 0 && garbage.stdout.contains("lock:     unreadable"), "\(garbage.all)")
     }
 
     @Test func historyListsWhatWasApplied() throws {

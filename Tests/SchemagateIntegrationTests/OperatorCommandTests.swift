@@ -15,7 +15,7 @@ struct OperatorCommandTests {
     }
 
     func waitForTheGate(_ database: TestDatabase) async throws {
-        try await FleetTests().waitUntil(seconds: 60) {
+        try await waitUntil(seconds: 60) {
             try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted") == "1"
         }
     }
@@ -42,7 +42,7 @@ struct OperatorCommandTests {
         let others = try (0..<2).map { _ in
             try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "60s"])
         }
-        try await FleetTests().waitUntil(seconds: 30) {
+        try await waitUntil(seconds: 30) {
             try database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'") == "5"
         }
         try await Task.sleep(for: .milliseconds(500))
@@ -84,7 +84,7 @@ struct OperatorCommandTests {
         let holder = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"])
         try await waitForTheGate(database)
         let repair = try startSchemagate(["repair", "--database-url", database.url, "--migrations", edited, "--lock-wait", "60s"])
-        try await FleetTests().waitUntil(seconds: 30) {
+        try await waitUntil(seconds: 30) {
             try database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'") == "3"
         }
         try await Task.sleep(for: .milliseconds(1000))

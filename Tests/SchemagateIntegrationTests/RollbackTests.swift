@@ -98,7 +98,7 @@ struct RollbackTests {
         // Killed inside the down file: its first statement done, the sleep running.
         // A condition, not a count of tries: on two busy cores the rollback may take long to get
         // there, and a kill before it would test nothing.
-        try await FleetTests().waitUntil(seconds: 90) {
+        try await waitUntil(seconds: 90) {
             try database.sql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'") == "1"
         }
         rollback.signal(SIGKILL)

@@ -62,11 +62,13 @@ struct StatusSocketTests {
     }
 
     /// Waits until `/status` reports `state`.
-    func expectState(_ socket: String, _ state: String, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+    /// Polls /status until its state is `state` (and, when given, its current version `version`:
+    /// a rollback passes through the versions between).
+    func expectState(_ socket: String, _ state: String, version: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
         var last: [String: Any] = [:]
         for _ in 0..<200 {
             last = json(try curl(socket, "/status").body)
-            if last["state"] as? String == state { return last }
+            if last["state"] as? String == state, version == nil || last["current_version"] as? Int == version { return last }
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("never \(state); last: \(last)", sourceLocation: sourceLocation)
@@ -137,6 +139,25 @@ struct StatusSocketTests {
         #expect(!FileManager.default.fileExists(atPath: daemon.socket), "the socket is removed on the way out")
     }
 
+    /// Until the daemon has read the database, status says "unknown" instead of guessing "none"
+    /// pending and a free lock, and /metrics has no schema version (0 would be a wrong one).
+    @Test func beforeTheDatabaseIsReadNothingIsGuessed() async throws {
+        let socket = Self.socketPath()
+        let process = try startSchemagate(["daemon", "--database-url", "postgresql://nobody@127.0.0.1:1/none",
+                                           "--migrations", try auditFolder(count: 2), "--socket", socket, "--lock-wait", "1m"])
+        try await waitUntil(seconds: 30) { try curl(socket, "/status").code == 200 }
+        let cli = try schemagate(["status", "--socket", socket])
+        #expect(cli.status == 3, "\(cli.all)")
+        let rows = cli.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
+        #expect(rows.contains { $0.first == "pending" && $0.last == "unknown" }, "\(cli.stdout)")
+        #expect(rows.contains { $0.first == "lock" && $0.last == "unknown" }, "\(cli.stdout)")
+        let metrics = try curl(socket, "/metrics").body
+        #expect(!metrics.contains("schemagate_schema_version"), "\(metrics)")
+        #expect(metrics.contains("schemagate_ready 0"))
+        process.signal(SIGTERM)
+        #expect(await process.finished().status == 0)
+    }
+
     @Test func migratingThenRegressed() async throws {
         let database = try TestDatabase()
         let gate = try await Gate(database)
@@ -166,7 +187,7 @@ struct StatusSocketTests {
         #expect(await daemon.listener.waitFor { $0 == "READY=1" })
 
         #expect(try schemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder]).status == 0)
-        let regressed = try await expectState(daemon.socket, "regressed")
+        let regressed = try await expectState(daemon.socket, "regressed", version: 1)
         #expect(regressed["ready"] as? Bool == false && regressed["current_version"] as? Int == 1)
         #expect(try curl(daemon.socket, "/healthz").code == 503)
         #expect(try curl(daemon.socket, "/wait?timeout=0.2").code == 503)

@@ -63,6 +63,16 @@ struct TestDatabase {
         return [tables, rows, history].joined(separator: "|")
     }
 
+    /// The user schema as pg_dump prints it, schemagate's own tables (and `excluding`, e.g. another
+    /// tool's history table) left out, without comments and the random `\restrict` key of newer
+    /// pg_dump releases.
+    func schemaDump(excluding: [String] = []) throws -> String {
+        let dump = try ProcessRunner.run(["/usr/lib/postgresql/15/bin/pg_dump", "--schema-only", "--no-owner", "--exclude-table=schemagate_*"]
+                                         + excluding.map { "--exclude-table=\($0)" } + ["--dbname=\(url)"])
+        #expect(dump.status == 0, "\(dump.all)")
+        return dump.stdout.split(separator: "\n").filter { !$0.hasPrefix("--") && !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }.joined(separator: "\n")
+    }
+
     func version(table: String = "schemagate_settings") throws -> Int {
         Int(try sql("SELECT value->>'version' FROM \(table) WHERE key = 'schema_version'")) ?? -1
     }
@@ -98,3 +108,13 @@ let exampleMigrations: String = {
     }
     return directory.appendingPathComponent("migrations").path
 }()
+
+/// Polls `condition` (errors count as false) every 20ms for up to `seconds`.
+func waitUntil(seconds: Double = 10, _ condition: () throws -> Bool) async throws {
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        if (try? condition()) == true { return }
+        try await Task.sleep(for: .milliseconds(20))
+    }
+    Issue.record("condition not met within \(seconds)s")
+}

