@@ -145,7 +145,7 @@ struct ExitCodeTests {
         // two busy cores.
         let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"])
         try await waitUntil(seconds: 60) {
-            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted") == "1"
+            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
         }
         try database.sql("""
         UPDATE schemagate_settings SET value = value || jsonb_build_object('owner', 'thief', 'expires_at', extract(epoch FROM now()) + 600,

@@ -24,7 +24,7 @@ struct FailoverTests {
     /// Until a holder waits at the gate (inside migration 3).
     func waitForTheGate(_ database: TestDatabase) async throws {
         try await waitUntil(seconds: 60) {
-            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted") == "1"
+            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
         }
     }
 
