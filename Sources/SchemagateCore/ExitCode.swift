@@ -43,7 +43,7 @@ public enum SchemagateExitCode: Int32, Sendable, CaseIterable {
         case .unavailable: return "the database stayed unreachable past --lock-wait"
         case .migrationFailed: return "a migration failed (rolled back, recorded)"
         case .lockHeld: return "a live holder kept the lock past --lock-wait (run again later)"
-        case .lockLost: return "rollback lost the lock mid-way (nothing more undone by it; run it again)"
+        case .lockLost: return "rollback or repair lost the lock mid-way (nothing more done by it; run it again)"
         case .incompatible: return "schema incompatible with this release (a contract migration above its target is applied)"
         case .authenticationFailed: return "authentication refused"
         case .baselineRefused: return "baseline refused: the other tool's history is dirty, failed or does not match the folder"

@@ -25,6 +25,14 @@ public struct LockProtocol: Sendable {
             self.pollInterval = pollInterval
             self.maxBackoff = maxBackoff
         }
+
+        /// An operator command (`rollback`, `repair`) takes the lock whatever the version: no
+        /// version counts as reached, and no failure recorded elsewhere stops it. It waits for a live
+        /// holder, replaces a stale one and backs off on database trouble exactly like `migrate`.
+        public static func operatorCommand(instance: String, lockWait: Duration,
+                                           pollInterval: Duration = .milliseconds(500)) -> Configuration {
+            Configuration(instance: instance, target: .max, lockWait: lockWait, pollInterval: pollInterval)
+        }
     }
 
     public enum Action: Sendable, Equatable {

@@ -38,7 +38,12 @@ public struct MigrationDirectives: Equatable, Sendable {
     /// The line of a directive below the first line, which `parse` would ignore. Only real `--`
     /// comments count: the same text in a string, dollar quote or block comment is not one.
     static func misplacedLine(in sql: String) -> Int? {
-        var lexer = SQLLexer(sql)
+        misplacedLine(utf8: Array(sql.utf8))
+    }
+
+    /// The same, over a file's bytes as they are.
+    static func misplacedLine(utf8 bytes: [UInt8]) -> Int? {
+        var lexer = SQLLexer(utf8: bytes)
         while let token = lexer.next() {
             if token.kind == .lineComment && token.line > 1 && directiveList(in: Substring(lexer.text(of: token))) != nil {
                 return token.line

@@ -8,7 +8,7 @@ public struct MigrationExplanation: Equatable, Sendable {
         var lines = ["\(migration.upFile): version \(migration.version) (\(MigrationTitle.shown(migration.name))), "
             + Self.howItRuns(migration.upSQL)]
         if let downFile = migration.downFile, let downSQL = migration.downSQL {
-            lines.append(SQLStatementSplitter.split(downSQL).isEmpty
+            lines.append(SQLStatementSplitter.heads(downSQL).isEmpty
                 ? "  down \(downFile): no statements, a no-op: rollback passes this version and records it"
                 : "  down \(downFile): " + Self.howItRuns(downSQL))
         } else {
@@ -18,7 +18,7 @@ public struct MigrationExplanation: Equatable, Sendable {
     }
 
     private static func howItRuns(_ sql: String) -> String {
-        let statements = SQLStatementSplitter.split(sql).count
+        let statements = SQLStatementSplitter.heads(sql).count
         let count = "\(statements) statement\(statements == 1 ? "" : "s")"
         let firstLine = String(sql.prefix { $0 != "\n" && $0 != "\r\n" }.trimmingWhitespace())
         guard let directives = try? MigrationDirectives.parse(firstLineOf: sql).get(), !directives.transactional else {

@@ -56,13 +56,33 @@ public struct MigrationFolder: Sendable {
                 continue
             }
             guard !fileIsDirectory else { continue }
-            guard let data = FileManager.default.contents(atPath: filePath) else {
+            guard let bytes = Self.contents(of: filePath) else {
                 throw MigrationFolderError([.unreadable(path: filePath, reason: "permission denied or I/O error")])
             }
-            entries.append(Entry(name: name, bytes: Array(data)))
+            entries.append(Entry(name: name, bytes: bytes))
         }
         guard danglingLinks.isEmpty else { throw MigrationFolderError(danglingLinks) }
         return entries
+    }
+
+    /// A file's bytes, read straight into one array of its size (a large migration file is
+    /// then held once, not as `Data` and a copy of it).
+    private static func contents(of path: String) -> [UInt8]? {
+        let descriptor = open(path, O_RDONLY | O_CLOEXEC)
+        guard descriptor >= 0 else { return nil }
+        defer { close(descriptor) }
+        var status = stat()
+        guard fstat(descriptor, &status) == 0 else { return nil }
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(Int(clamping: status.st_size))
+        var chunk = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { read(descriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count >= 0 else { return nil }
+            if count == 0 { return bytes }
+            bytes.append(contentsOf: chunk[0..<count])
+        }
     }
 
     /// Why a folder could not be listed, in the words of the system error beneath FileManager's.
@@ -136,7 +156,10 @@ public struct MigrationFolder: Sendable {
         }
         // psql skips a byte order mark at the start of a file; the server would read it as SQL.
         // The checksum is over the bytes, mark included.
-        let sql = decoded.unicodeScalars.first == "\u{FEFF}" ? String(decoded.unicodeScalars.dropFirst()) : decoded
+        let hasMark = decoded.unicodeScalars.first == "\u{FEFF}"
+        let sql = hasMark ? String(decoded.unicodeScalars.dropFirst()) : decoded
+        // The checks read the file's own bytes (shared, not copied), the mark's three left out.
+        let utf8 = hasMark ? Array(entry.bytes.dropFirst(3)) : entry.bytes
         let directives: MigrationDirectives
         switch MigrationDirectives.parse(firstLineOf: sql) {
         case .success(let parsed): directives = parsed
@@ -144,11 +167,11 @@ public struct MigrationFolder: Sendable {
             problems.append(.unknownDirective(file: display, directive: problem.directive))
             return nil
         }
-        if let line = MigrationDirectives.misplacedLine(in: sql) {
+        if let line = MigrationDirectives.misplacedLine(utf8: utf8) {
             problems.append(.misplacedDirective(file: display, line: line))
             return nil
         }
-        let statements = SQLStatementSplitter.split(sql)
+        let statements = SQLStatementSplitter.heads(utf8: utf8)
         guard !statements.isEmpty || emptyIsNoOp else {
             problems.append(.emptyMigration(file: display))
             return nil

@@ -24,27 +24,35 @@ struct SQLLexer: IteratorProtocol {
 
     struct Token: Equatable {
         let kind: Kind
-        /// Offsets into `scalars`.
+        /// Offsets into `bytes`.
         let range: Range<Int>
         /// 1-based line of the token's first character.
         let line: Int
     }
 
-    let scalars: [Unicode.Scalar]
+    /// The text's UTF-8 bytes: one byte per character for everything the rules look at (all of
+    /// it ASCII), where an array of scalars took four, and a token never ends inside a
+    /// character (every byte above ASCII is a letter, as in psql's scanner).
+    let bytes: [UInt8]
     private var position = 0
     private var line = 1
 
     init(_ text: String) {
-        scalars = Array(text.unicodeScalars)
+        self.init(utf8: Array(text.utf8))
+    }
+
+    /// Over bytes already at hand (a migration file's): shared, not copied.
+    init(utf8 bytes: [UInt8]) {
+        self.bytes = bytes
     }
 
     /// The text of a token.
     func text(of token: Token) -> String {
-        String(String.UnicodeScalarView(scalars[token.range]))
+        String(decoding: bytes[token.range], as: UTF8.self)
     }
 
     mutating func next() -> Token? {
-        guard position < scalars.count else { return nil }
+        guard position < bytes.count else { return nil }
         let start = position
         let startLine = line
         let kind = scanToken()
@@ -52,32 +60,32 @@ struct SQLLexer: IteratorProtocol {
     }
 
     private mutating func scanToken() -> Kind {
-        let scalar = scalars[position]
+        let scalar = bytes[position]
         switch scalar {
         case _ where Self.isSpace(scalar):
             advance(while: Self.isSpace)
             return .whitespace
-        case "-" where peek(1) == "-":
-            advance(while: { $0 != "\n" && $0 != "\r" })
+        case UInt8(ascii: "-") where peek(1) == UInt8(ascii: "-"):
+            advance(while: { $0 != UInt8(ascii: "\n") && $0 != UInt8(ascii: "\r") })
             return .lineComment
-        case "/" where peek(1) == "*":
+        case UInt8(ascii: "/") where peek(1) == UInt8(ascii: "*"):
             return .blockComment(closed: scanBlockComment())
-        case "'", "\"":
+        case UInt8(ascii: "'"), UInt8(ascii: "\""):
             advance(1)
             scanQuoted(closing: scalar)
             return .literal
-        case "$":
+        case UInt8(ascii: "$"):
             return scanDollar()
-        case "(":
+        case UInt8(ascii: "("):
             advance(1)
             return .openParenthesis
-        case ")":
+        case UInt8(ascii: ")"):
             advance(1)
             return .closeParenthesis
-        case ";":
+        case UInt8(ascii: ";"):
             advance(1)
             return .semicolon
-        case _ where Self.isDigit(scalar), "." where peek(1).map(Self.isDigit) == true:
+        case _ where Self.isDigit(scalar), UInt8(ascii: ".") where peek(1).map(Self.isDigit) == true:
             scanNumber()
             return .literal
         case _ where Self.isIdentifierStart(scalar):
@@ -92,11 +100,11 @@ struct SQLLexer: IteratorProtocol {
     private mutating func scanBlockComment() -> Bool {
         advance(2)
         var depth = 0
-        while position < scalars.count {
-            if scalars[position] == "/" && peek(1) == "*" {
+        while position < bytes.count {
+            if bytes[position] == UInt8(ascii: "/") && peek(1) == UInt8(ascii: "*") {
                 depth += 1
                 advance(2)
-            } else if scalars[position] == "*" && peek(1) == "/" {
+            } else if bytes[position] == UInt8(ascii: "*") && peek(1) == UInt8(ascii: "/") {
                 advance(2)
                 if depth == 0 { return true }
                 depth -= 1
@@ -109,10 +117,10 @@ struct SQLLexer: IteratorProtocol {
 
     /// The rest of a quoted string or identifier, after its opening quote: a doubled quote stays
     /// inside, and with `backslashEscapes` (`E'…'`) a backslash takes the next character with it.
-    private mutating func scanQuoted(closing: Unicode.Scalar, backslashEscapes: Bool = false) {
-        while position < scalars.count {
-            let scalar = scalars[position]
-            if backslashEscapes && scalar == "\\" {
+    private mutating func scanQuoted(closing: UInt8, backslashEscapes: Bool = false) {
+        while position < bytes.count {
+            let scalar = bytes[position]
+            if backslashEscapes && scalar == UInt8(ascii: "\\") {
                 advance(2)
             } else if scalar == closing && peek(1) == closing {
                 advance(2)
@@ -128,22 +136,22 @@ struct SQLLexer: IteratorProtocol {
     /// An identifier or keyword, or a string whose prefix letter starts it (`E'`, `B'`, `X'`,
     /// `N'`, `U&'`, `U&"`).
     private mutating func scanWord() -> Kind {
-        let scalar = scalars[position]
-        if peek(1) == "'" {
+        let scalar = bytes[position]
+        if peek(1) == UInt8(ascii: "'") {
             switch scalar {
-            case "e", "E":
+            case UInt8(ascii: "e"), UInt8(ascii: "E"):
                 advance(2)
-                scanQuoted(closing: "'", backslashEscapes: true)
+                scanQuoted(closing: UInt8(ascii: "'"), backslashEscapes: true)
                 return .literal
-            case "b", "B", "x", "X", "n", "N":
+            case UInt8(ascii: "b"), UInt8(ascii: "B"), UInt8(ascii: "x"), UInt8(ascii: "X"), UInt8(ascii: "n"), UInt8(ascii: "N"):
                 advance(2)
-                scanQuoted(closing: "'")
+                scanQuoted(closing: UInt8(ascii: "'"))
                 return .literal
             default: break
             }
         }
-        if scalar == "u" || scalar == "U", peek(1) == "&" {
-            if let quote = peek(2), quote == "'" || quote == "\"" {
+        if scalar == UInt8(ascii: "u") || scalar == UInt8(ascii: "U"), peek(1) == UInt8(ascii: "&") {
+            if let quote = peek(2), quote == UInt8(ascii: "'") || quote == UInt8(ascii: "\"") {
                 advance(3)
                 scanQuoted(closing: quote)
                 return .literal
@@ -166,18 +174,18 @@ struct SQLLexer: IteratorProtocol {
             return .literal
         }
         var end = position + 1
-        if end < scalars.count, Self.isIdentifierStart(scalars[end]) {
+        if end < bytes.count, Self.isIdentifierStart(bytes[end]) {
             end += 1
-            while end < scalars.count, Self.isIdentifierStart(scalars[end]) || Self.isDigit(scalars[end]) { end += 1 }
+            while end < bytes.count, Self.isIdentifierStart(bytes[end]) || Self.isDigit(bytes[end]) { end += 1 }
         }
-        guard end < scalars.count, scalars[end] == "$" else {
+        guard end < bytes.count, bytes[end] == UInt8(ascii: "$") else {
             advance(1)
             return .other
         }
-        let tag = Array(scalars[position...end])
+        let tag = Array(bytes[position...end])
         advance(tag.count)
-        while position < scalars.count {
-            if scalars[position] == "$" && scalars[position...].starts(with: tag) {
+        while position < bytes.count {
+            if bytes[position] == UInt8(ascii: "$") && bytes[position...].starts(with: tag) {
                 advance(tag.count)
                 return .literal
             }
@@ -191,12 +199,12 @@ struct SQLLexer: IteratorProtocol {
     /// `1e+` and `1e-` are taken whole (so `1e--x` holds no comment), and `1..2` leaves `..` alone.
     private mutating func scanNumber() {
         advance(while: Self.isDigit)
-        if peek(0) == "." && peek(1) != "." {
+        if peek(0) == UInt8(ascii: ".") && peek(1) != UInt8(ascii: ".") {
             advance(1)
             advance(while: Self.isDigit)
         }
-        if let e = peek(0), e == "e" || e == "E" {
-            let sign = peek(1) == "+" || peek(1) == "-"
+        if let e = peek(0), e == UInt8(ascii: "e") || e == UInt8(ascii: "E") {
+            let sign = peek(1) == UInt8(ascii: "+") || peek(1) == UInt8(ascii: "-")
             let digit = peek(sign ? 2 : 1).map(Self.isDigit) == true
             if digit {
                 advance(sign ? 2 : 1)
@@ -216,35 +224,35 @@ struct SQLLexer: IteratorProtocol {
         advance(while: Self.isIdentifierContinuation)
     }
 
-    private func peek(_ offset: Int) -> Unicode.Scalar? {
-        position + offset < scalars.count ? scalars[position + offset] : nil
+    private func peek(_ offset: Int) -> UInt8? {
+        position + offset < bytes.count ? bytes[position + offset] : nil
     }
 
     private mutating func advance(_ count: Int) {
-        for _ in 0..<count where position < scalars.count {
-            if scalars[position] == "\n" { line += 1 }
+        for _ in 0..<count where position < bytes.count {
+            if bytes[position] == UInt8(ascii: "\n") { line += 1 }
             position += 1
         }
     }
 
-    private mutating func advance(while predicate: (Unicode.Scalar) -> Bool) {
-        while position < scalars.count && predicate(scalars[position]) { advance(1) }
+    private mutating func advance(while predicate: (UInt8) -> Bool) {
+        while position < bytes.count && predicate(bytes[position]) { advance(1) }
     }
 
-    static func isSpace(_ scalar: Unicode.Scalar) -> Bool {
-        scalar == " " || scalar == "\t" || scalar == "\n" || scalar == "\r" || scalar == "\u{0C}"
+    static func isSpace(_ scalar: UInt8) -> Bool {
+        scalar == UInt8(ascii: " ") || scalar == UInt8(ascii: "\t") || scalar == UInt8(ascii: "\n") || scalar == UInt8(ascii: "\r") || scalar == UInt8(ascii: "\u{0C}")
     }
 
-    static func isDigit(_ scalar: Unicode.Scalar) -> Bool {
-        ("0"..."9").contains(scalar)
+    static func isDigit(_ scalar: UInt8) -> Bool {
+        (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(scalar)
     }
 
     /// psql takes every byte above ASCII as a letter, so every non-ASCII character is one here.
-    static func isIdentifierStart(_ scalar: Unicode.Scalar) -> Bool {
-        !scalar.isASCII || scalar == "_" || ("a"..."z").contains(scalar) || ("A"..."Z").contains(scalar)
+    static func isIdentifierStart(_ scalar: UInt8) -> Bool {
+        scalar >= 0x80 || scalar == UInt8(ascii: "_") || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(scalar) || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(scalar)
     }
 
-    static func isIdentifierContinuation(_ scalar: Unicode.Scalar) -> Bool {
-        isIdentifierStart(scalar) || isDigit(scalar) || scalar == "$"
+    static func isIdentifierContinuation(_ scalar: UInt8) -> Bool {
+        isIdentifierStart(scalar) || isDigit(scalar) || scalar == UInt8(ascii: "$")
     }
 }

@@ -13,8 +13,29 @@ public enum SQLStatementSplitter {
     }
 
     public static func split(_ sql: String) -> [Statement] {
-        var lexer = SQLLexer(sql)
         var statements: [Statement] = []
+        scan(SQLLexer(sql)) { bytes, range, line, keyword in
+            statements.append(Statement(text: String(decoding: bytes[range], as: UTF8.self), line: line, keyword: keyword))
+        }
+        return statements
+    }
+
+    /// The line and first keyword of each statement, without a copy of its text: enough to check
+    /// a file, which may be large.
+    public static func heads(_ sql: String) -> [(line: Int, keyword: String)] {
+        heads(utf8: Array(sql.utf8))
+    }
+
+    static func heads(utf8 bytes: [UInt8]) -> [(line: Int, keyword: String)] {
+        var heads: [(line: Int, keyword: String)] = []
+        scan(SQLLexer(utf8: bytes)) { _, _, line, keyword in heads.append((line, keyword)) }
+        return heads
+    }
+
+    /// Calls `found` for each statement with the text's UTF-8 bytes, the statement's range in
+    /// them (trailing whitespace left out), its line and its first keyword.
+    private static func scan(_ lexer: consuming SQLLexer, _ found: ([UInt8], Range<Int>, Int, String) -> Void) {
+        var lexer = lexer
         // The current statement's text runs from its first to its last non-whitespace token.
         var textRange: Range<Int>?
         // Where its code starts: comments alone make no statement (a comment left open does: the
@@ -25,9 +46,9 @@ public enum SQLStatementSplitter {
         func flush() {
             if let textRange, let code {
                 // A last line comment keeps its trailing spaces in its token; the text does not.
-                let scalars = lexer.scalars[textRange].reversed().drop(while: SQLLexer.isSpace).reversed()
-                let text = String(String.UnicodeScalarView(scalars))
-                statements.append(Statement(text: text, line: code.line, keyword: code.keyword))
+                var end = textRange.upperBound
+                while end > textRange.lowerBound && SQLLexer.isSpace(lexer.bytes[end - 1]) { end -= 1 }
+                found(lexer.bytes, textRange.lowerBound..<end, code.line, code.keyword)
             }
             textRange = nil
             code = nil
@@ -48,7 +69,6 @@ public enum SQLStatementSplitter {
             }
         }
         flush()
-        return statements
     }
 }
 

@@ -86,7 +86,7 @@ public final class DaemonMetrics: Sendable {
         case .governorCancelled, .governorGaveUp:
             endStatement()
             governorCancels.increment()
-        case .connecting, .planned, .recovering, .applying, .retrying, .released, .releaseFoundOtherOwner, .lostLock:
+        case .connecting, .planned, .recovering, .applying, .retrying, .rollingBack, .rolledBack, .released, .releaseFoundOtherOwner, .lostLock:
             break
         }
     }

@@ -25,9 +25,11 @@ extension DaemonStatus {
         case .acquired:
             enter(.migrating, at: now)
             lock = Lock(owner: identity.id, host: identity.host, pid: identity.pid, heldSince: now, ours: true)
-        case .recovering, .applying:
+        case .recovering, .applying, .rollingBack:
             enter(.migrating, at: now)
             step = message
+        case .rolledBack(let step, _):
+            currentVersion = step.resultingVersion
         case .applied(let migration, _):
             currentVersion = migration.version
             pending.removeAll { $0.version <= migration.version }

@@ -24,6 +24,10 @@ public enum StatusLine {
             return "cancelled \(migration.label) to let traffic through, retrying in \(DurationParser.format(delay)): \(cause.description)"
         case .governorGaveUp(let migration, let cause, _):
             return "\(migration.label) blocks traffic: \(cause.description)"
+        case .rollingBack(let step, let index, let count):
+            return "rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index) of \(count))"
+        case .rolledBack(let step, _):
+            return "rolled back \(step.version); schema at \(step.resultingVersion)"
         case .lostLock(let owner):
             return "lost the lock to \(owner ?? "another instance"); waiting for the target"
         case .contractWaiting(let waits):
@@ -40,7 +44,7 @@ public enum StatusLine {
     /// Events that show progress: each one extends systemd's start timeout.
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
-        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled, .progress: return true
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled, .progress, .rollingBack, .rolledBack: return true
         case .governorGaveUp, .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready, .contractWaiting: return false
         }
     }

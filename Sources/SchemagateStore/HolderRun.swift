@@ -31,13 +31,9 @@ struct HolderRun {
 
     private func migrate(watch: GovernorWatch) async throws(MigrateError) -> LockProtocol.MigrationResult {
         let store: SchemaStore
-        do {
-            store = try await session.store()
-            guard try await store.adoptLock(owner: identity.id, sessionVisible: session.sessionVisible) else {
-                return .lockLost(by: nil)
-            }
-        } catch {
-            return .interrupted(try session.transient(error))
+        switch try await session.holderStore(owner: identity.id) {
+        case .ready(let adopted): store = adopted
+        case .ended(let result): return result
         }
         var inFlight: Migration?
         do {
@@ -103,6 +99,11 @@ struct HolderRun {
                             migration: migration, error: error, line: line, column: nil, schemaVersion: current, leftDirty: leftDirty
                         ))
                     case .failed(let error, let line, let leftDirty):
+                        if error.sqlState == .readOnlySQLTransaction {
+                            // Not the migration's fault: the server stopped accepting writes
+                            // (a switchover). Nothing to record there; find the primary.
+                            return .interrupted(try session.transient(error))
+                        }
                         if error.isTransient && attempt < Self.maxAttempts {
                             session.onEvent(.retrying(migration, reason: error.description))
                             try? await Task.sleep(for: LockProtocol.backoffDelay(attempt: attempt, ceiling: .seconds(5)).jittered())
@@ -165,8 +166,13 @@ struct HolderRun {
     }
 
     private func release(_ store: SchemaStore) async {
+        await Self.release(store, owner: identity.id, session: session)
+    }
+
+    /// Deletes our lock record, saying so when it was no longer ours.
+    static func release(_ store: SchemaStore, owner: String, session: Session) async {
         do {
-            switch try await store.releaseLock(owner: identity.id) {
+            switch try await store.releaseLock(owner: owner) {
             case .released: session.onEvent(.released)
             case .notOwner(let holder): session.onEvent(.releaseFoundOtherOwner(holder))
             }

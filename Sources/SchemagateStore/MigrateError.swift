@@ -15,8 +15,14 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
     case unavailable(String)
     case lockWaitExceeded(LockRecord?, waited: Duration)
     case lockLost(by: String?)
+    /// `unlock` found a holder that looks alive (and no `--force`): nothing changed.
+    case lockAlive(String)
     case authentication(String)
     case configuration(String)
+    /// `rollback` refused before changing anything (no down SQL, a bad `--to`, …).
+    case rollback(RollbackProblem)
+    /// A down SQL failed during `rollback`: the schema stays at that version, the newer ones undone.
+    case rollbackFailed(String)
     /// A settings row schemagate cannot read.
     case storedRecord(StoredRecordProblem)
     /// A contract migration above this release's target is applied: this release cannot work.
@@ -30,9 +36,10 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         switch self {
         case .folder, .storedRecord: return .invalidMigrations
         case .plan(let problem): return problem.exitCode
-        case .migrationFailed, .failedElsewhere, .recoveryFailed: return .migrationFailed
+        case .migrationFailed, .failedElsewhere, .recoveryFailed, .rollbackFailed: return .migrationFailed
+        case .rollback(let problem): return problem.exitCode
         case .unavailable: return .unavailable
-        case .lockWaitExceeded: return .lockHeld
+        case .lockWaitExceeded, .lockAlive: return .lockHeld
         case .contractWaitExceeded: return .notReady
         case .incompatible: return .incompatible
         case .lockLost: return .lockLost
@@ -54,9 +61,15 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             case .usage: return .configurationError
             default: return .migrationsInvalid
             }
-        case .migrationFailed, .failedElsewhere, .recoveryFailed: return .migrationFailed
+        case .rollback(let problem):
+            switch problem.exitCode {
+            case .migrationFailed: return .migrationFailed
+            case .usage: return .configurationError
+            default: return .migrationsInvalid
+            }
+        case .migrationFailed, .failedElsewhere, .recoveryFailed, .rollbackFailed: return .migrationFailed
         case .unavailable: return .databaseGaveUp
-        case .lockWaitExceeded: return .lockWaitExceeded
+        case .lockWaitExceeded, .lockAlive: return .lockWaitExceeded
         case .contractWaitExceeded: return .contractWaiting
         case .incompatible: return .incompatible
         case .lockLost: return .lockLost
@@ -71,6 +84,8 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
         case .folder(let error): return error.description
         case .plan(let problem): return problem.description
         case .migrationFailed(let failure): return failure.description
+        case .rollback(let problem): return problem.description
+        case .rollbackFailed(let message): return message
         case .failedElsewhere(let record):
             return "version \(record.version) (\(MigrationTitle.shown(record.name))) just failed on another instance: \(record.error); fix the migration and start again"
         case .unavailable(let message):
@@ -82,7 +97,7 @@ public enum MigrateError: Error, Sendable, CustomStringConvertible {
             return "lost the migration lock to \(owner ?? "another instance") (lease expired while this instance was stalled); this instance applied nothing further"
         case .authentication(let message):
             return "authentication refused: \(message); check the user and password (PGPASSWORD, .pgpass or the credential file)"
-        case .configuration(let message), .recoveryFailed(let message):
+        case .configuration(let message), .recoveryFailed(let message), .lockAlive(let message):
             return message
         case .storedRecord(let problem):
             return problem.description
@@ -135,6 +150,7 @@ extension MigrateError {
         if let error = error as? MigrateError { return .permanent(error) }
         if let problem = error as? PlanProblem { return .permanent(.plan(problem)) }
         if let problem = error as? StoredRecordProblem { return .permanent(.storedRecord(problem)) }
+        if let problem = error as? RollbackProblem { return .permanent(.rollback(problem)) }
         if error is CancellationError || Task.isCancelled { return .permanent(.stopped) }
         guard let error = error as? PQError else {
             return .permanent(.configuration("unexpected content in \(settingsTable): \(error)"))
@@ -146,6 +162,11 @@ extension MigrateError {
             return .permanent(.authentication(error.message))
         case .connectionFailed where error.sqlState == .invalidCatalogName:
             return .permanent(.configuration("\(error.message); create the database or fix --database-url"))
+        case .server where error.sqlState == .readOnlySQLTransaction:
+            // The server is not (or no longer) the primary: in a failover the standby refuses
+            // writes until it is promoted. Reconnect; libpq with target_session_attrs=read-write
+            // finds whichever host accepts them, and --lock-wait bounds the search.
+            return .transient("\(error.message) (SQLSTATE 25006): this server accepts no writes (a standby, or default_transaction_read_only); reconnecting. List every host of the cluster with target_session_attrs=read-write")
         case .server where !error.isTransient:
             let hint = error.sqlState == .insufficientPrivilege ? "; grant the role the privileges it needs" : ""
             return .permanent(.configuration("\(error.message) (SQLSTATE \(error.sqlState?.rawValue ?? "?"))\(hint)"))

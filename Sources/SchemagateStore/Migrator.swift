@@ -100,88 +100,11 @@ public struct Migrator: Sendable {
             checksums: Dictionary(uniqueKeysWithValues: folder.migrations.map { ($0.version, $0.checksum) }),
             lockWait: configuration.lockWait, pollInterval: configuration.pollInterval
         ))
-        var action = machine.start(now: .now)
-        var reportedHolder: (owner: String, at: ContinuousClock.Instant)?
-        var lastSnapshot: LockSnapshot?
-        var lastBeat = ContinuousClock.now
-        while true {
-            switch action {
-            case .observe:
-                do {
-                    let store = try await session.store()
-                    // A long wait for another's lock must not let our fleet row expire.
-                    if let registration = configuration.registration(state: "waiting"),
-                       ContinuousClock.now - lastBeat >= configuration.store.lease / 3 {
-                        _ = try await store.fleetView(beat: registration)
-                        lastBeat = .now
-                    }
-                    let snapshot = try await store.snapshot()
-                    lastSnapshot = snapshot
-                    action = machine.observed(snapshot, now: .now)
-                } catch {
-                    action = try machine.databaseFailed(session.transient(error), now: .now)
-                }
-            case .acquire(let replacing):
-                do {
-                    let store = try await session.store()
-                    let won = try await store.acquireLock(for: identity, replacing: replacing, sessionVisible: session.sessionVisible)
-                    if won, let former = lastSnapshot?.lock, former.owner == replacing {
-                        await endFormerHolder(former, store: store)
-                    }
-                    if won { onEvent(.acquired(replaced: replacing)) }
-                    action = machine.acquired(won, now: .now)
-                } catch {
-                    action = try machine.databaseFailed(session.transient(error), now: .now)
-                }
-            case .wait(let delay, let reason):
-                if case .lockHeld(let holder, let heldFor) = reason,
-                   reportedHolder?.owner != holder.owner || ContinuousClock.now - reportedHolder!.at > .seconds(5) {
-                    onEvent(.waiting(holder: holder, heldFor: heldFor))
-                    reportedHolder = (holder.owner, .now)
-                }
-                var announced: Int64?
-                switch reason {
-                case .lockHeld:
-                    announced = await session.pause(delay.jittered())
-                case .databaseTrouble(let message, let attempt):
-                    onEvent(.connecting(attempt: attempt, lastError: message))
-                    try? await Task.sleep(for: delay.jittered())
-                }
-                if Task.isCancelled { throw .stopped }
-                action = machine.waited(now: .now, announcedVersion: announced)
-            case .migrate:
-                let result = try await HolderRun(session: session, folder: folder, identity: identity, target: target).run()
-                if case .lockLost(let owner) = result { onEvent(.lostLock(to: owner)) }
-                action = machine.migrationEnded(result, now: .now)
-            case .finish(let outcome):
-                switch outcome {
-                case .ready(let version): return version
-                case .failedElsewhere(let record): throw .failedElsewhere(record)
-                case .unavailable(let message): throw .unavailable(message)
-                case .lockWaitExceeded(let holder): throw .lockWaitExceeded(holder, waited: configuration.lockWait)
-                }
+        let version = try await LockLoop(session: session, identity: identity, logger: logger, onEvent: onEvent)
+            .run(&machine, beat: configuration.registration(state: "waiting")) { () throws(MigrateError) in
+                try await HolderRun(session: session, folder: folder, identity: identity, target: target).run()
             }
-        }
-    }
-
-    /// A holder whose lease ran out while its session lives (paused, or stalled) could wake and
-    /// send its next statement. Before touching anything, end that session: its open transaction
-    /// rolls back and nothing more of it reaches the server. Only a direct, visible session can be
-    /// ended; through a pooler, or without the right to signal it, the fences before each of its
-    /// statements are what stop it.
-    private func endFormerHolder(_ former: LockRecord, store: SchemaStore) async {
-        guard former.sessionVisible, let backend = former.backendPID else { return }
-        do {
-            if try await store.terminateSession(pid: backend, startedAt: former.backendStart) {
-                logger.notice("ended the session of the former holder \(former.holderDescription) (backend \(backend)), whose lease had expired", metadata: [
-                    "event": "\(SchemagateEvent.lockTakenOver.rawValue)", "backend_pid": "\(backend)",
-                ])
-            }
-        } catch {
-            logger.warning("could not end the former holder's session (backend \(backend)): \(error); its statements stay fenced by the lock check before each one", metadata: [
-                "event": "\(SchemagateEvent.lockTakenOver.rawValue)", "backend_pid": "\(backend)",
-            ])
-        }
+        return version
     }
 
     static func plan(folder: MigrationFolder, state: SchemaState, target: Int64?) throws(MigrateError) -> MigrationPlan {

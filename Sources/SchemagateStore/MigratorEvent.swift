@@ -17,6 +17,9 @@ public enum MigratorEvent: Sendable, Equatable {
     case progress(StatementProgress)
     /// The governor's retries ran out: the migration fails (and is recorded) with this cause.
     case governorGaveUp(Migration, cause: GovernorCause, retries: Int)
+    /// `rollback` undoing one applied version with its down SQL.
+    case rollingBack(RollbackPlan.Step, index: Int, count: Int)
+    case rolledBack(RollbackPlan.Step, durationMilliseconds: Double)
     case released
     case releaseFoundOtherOwner(LockRecord?)
     /// Fencing found the lock taken from us (nil: the version moved); we wait for the target again.

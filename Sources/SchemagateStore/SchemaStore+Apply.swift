@@ -59,14 +59,14 @@ extension SchemaStore {
     /// Commits a migration transaction. The server may refuse only now: a deferred constraint
     /// fails at COMMIT, and a `SET ROLE` left in place makes recording the version fail. That is
     /// the migration's failure like any other (rolled back, recorded, lock released), not ours.
-    private func commitMigration(_ statement: (sql: String, parameters: [String?]), lastLine: Int) async throws -> ApplyOutcome? {
+    private func commitMigration(_ statement: (sql: String, parameters: [String?]), lastLine: @autoclosure () -> Int) async throws -> ApplyOutcome? {
         do {
             try await commit(statement)
             return nil
         } catch var error as PQError where error.kind == .server {
             try? await connection.query("ROLLBACK")
             error.message = "at COMMIT, after the last statement: \(error.message)"
-            return .failed(error, statementLine: lastLine, leftDirty: false)
+            return .failed(error, statementLine: lastLine(), leftDirty: false)
         }
     }
 
@@ -369,7 +369,7 @@ extension SchemaStore {
 
     /// Where a failure at COMMIT is reported: the file's last statement.
     private func lastStatementLine(_ sql: String) -> Int {
-        SQLStatementSplitter.split(sql).last?.line ?? 1
+        SQLStatementSplitter.heads(sql).last?.line ?? 1
     }
 
     func milliseconds(since start: ContinuousClock.Instant) -> Double {

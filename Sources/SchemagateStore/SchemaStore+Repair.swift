@@ -12,10 +12,16 @@ public struct RepairReport: Sendable, Equatable {
 extension SchemaStore {
     /// Accepts the folder's checksums for applied versions, clears an interrupted no-transaction
     /// migration's mark (or, with `markApplied`, records it as applied) and clears `last_failure`,
-    /// in one transaction, recorded in history as `repair` rows. The caller holds the lock.
+    /// in one fenced transaction, recorded in history as `repair` rows. The caller holds the lock.
     public func repair(folder: MigrationFolder, markApplied: Bool, identity: InstanceIdentity) async throws -> RepairReport {
         try await connection.query("BEGIN")
         do {
+            // Fenced like a migration: the version row locked, the lock record still ours.
+            let owner = try await connection.query(
+                "SELECT (SELECT value->>'owner' FROM \(settings) WHERE key = $2) AS owner FROM \(settings) WHERE key = $1 FOR UPDATE",
+                [SettingsKey.schemaVersion, SettingsKey.migrationLock]
+            ).first?["owner"]
+            guard owner == identity.id else { throw MigrateError.lockLost(by: owner) }
             let plan = try RepairPlan.make(folder: folder, state: try await schemaState(), markApplied: markApplied)
             var report = RepairReport()
             for migration in plan.acceptedChecksums {

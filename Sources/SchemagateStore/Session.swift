@@ -61,6 +61,24 @@ final class Session: @unchecked Sendable {
         return store
     }
 
+    /// What taking up the holder's turn gave: the connection, our lock record pointed at it, or
+    /// the result that ends the turn at once.
+    enum HolderStore {
+        case ready(SchemaStore)
+        case ended(LockProtocol.MigrationResult)
+    }
+
+    /// The connection as the lock holder's: the record (still ours, or lost) points at this
+    /// session, so waiters can see it alive.
+    func holderStore(owner: String) async throws(MigrateError) -> HolderStore {
+        do {
+            let store = try await store()
+            return try await store.adoptLock(owner: owner, sessionVisible: sessionVisible) ? .ready(store) : .ended(.lockLost(by: nil))
+        } catch {
+            return .ended(.interrupted(try transient(error)))
+        }
+    }
+
     /// Retries `body` on transient errors with backoff until `lockWait` passes without success.
     /// `body` gets a `readingStore()`.
     func retrying<T>(_ body: (SchemaStore) async throws -> T) async throws(MigrateError) -> T {

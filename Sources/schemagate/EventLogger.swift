@@ -64,6 +64,14 @@ struct EventLogger: Sendable {
         case .progress:
             // Shown by STATUS= and the status socket; a log line a few times a second would flood.
             break
+        case .rollingBack(let step, let index, let count):
+            logger.info("rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index) of \(count))", metadata: [
+                "event": "\(SchemagateEvent.migrationStarted.rawValue)", "version": "\(step.version)", "migration": "\(step.name)",
+            ])
+        case .rolledBack(let step, let duration):
+            logger.info("rolled back \(step.version) \(MigrationTitle.shown(step.name)) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
+                "event": "\(SchemagateEvent.migrationRolledBack.rawValue)", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",
+            ])
         case .released:
             logger.debug("lock released", metadata: ["event": "\(SchemagateEvent.lockReleased.rawValue)"])
         case .releaseFoundOtherOwner(let holder):

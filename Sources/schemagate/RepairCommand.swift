@@ -20,34 +20,26 @@ struct RepairCommand: AsyncParsableCommand {
     func run() async throws {
         let migrations = try folder.load()
         let identity = InstanceIdentity.current()
-        let store = try await database.openStore(locking)
-        defer { store.connection.close() }
+        let logger = try runOptions.makeLogger(instance: identity.id)
+        let configuration = Migrator.Configuration(
+            connectionString: try database.connectionString(), store: try database.storeConfiguration(locking),
+            target: nil, lockWait: try runOptions.lockWaitDuration())
+        let run = OperatorRun(configuration: configuration, identity: identity, logger: logger, onEvent: EventLogger(logger: logger).log)
+        let report: RepairReport
         do {
-            try await store.bootstrap()
-            let lockWait = try runOptions.lockWaitDuration()
-            if let holder = try await store.acquireWaiting(for: identity, lockWait: lockWait) {
-                throw CommandFailure(.lockHeld, "the migration lock stayed held by \(holder.holderDescription) for --lock-wait \(DurationParser.format(lockWait)); repair when no migration runs")
-            }
-            let report: RepairReport
-            do {
-                report = try await store.repair(folder: migrations, markApplied: applied, identity: identity)
-            } catch {
-                _ = try? await store.releaseLock(owner: identity.id)
-                throw error
-            }
-            _ = try await store.releaseLock(owner: identity.id)
-            if report.acceptedChecksums.isEmpty && report.clearedDirty == nil && !report.clearedFailure {
-                print("nothing to repair")
-            }
-            for version in report.acceptedChecksums { print("accepted the new checksum of version \(version)") }
-            if let dirty = report.clearedDirty {
-                print(report.markedApplied
-                      ? "recorded interrupted version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) as applied"
-                      : "cleared the interrupted mark of version \(dirty.version) (\(MigrationTitle.shown(dirty.name))); it runs again on the next migrate")
-            }
-            if report.clearedFailure { print("cleared the last recorded failure") }
+            report = try await run.repair(folder: migrations, markApplied: applied)
         } catch {
-            throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
+            throw CommandFailure(error.exitCode, error.description)
         }
+        if report.acceptedChecksums.isEmpty && report.clearedDirty == nil && !report.clearedFailure {
+            print("nothing to repair")
+        }
+        for version in report.acceptedChecksums { print("accepted the new checksum of version \(version)") }
+        if let dirty = report.clearedDirty {
+            print(report.markedApplied
+                  ? "recorded interrupted version \(dirty.version) (\(MigrationTitle.shown(dirty.name))) as applied"
+                  : "cleared the interrupted mark of version \(dirty.version) (\(MigrationTitle.shown(dirty.name))); it runs again on the next migrate")
+        }
+        if report.clearedFailure { print("cleared the last recorded failure") }
     }
 }

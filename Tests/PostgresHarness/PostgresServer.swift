@@ -35,12 +35,39 @@ public final class PostgresServer: Sendable {
         try start.get()
     }
 
-    private init() throws {
+    /// A new cluster (`initdb`), or with `standbyOf` a streaming standby of that server
+    /// (`pg_basebackup -R` of every database it holds at this moment, started in hot standby).
+    init(standbyOf primary: PostgresServer? = nil) throws {
         let binaries = try Self.binDirectory()
         directory = try Self.makeDirectory()
         port = try Self.freePort()
         try FileManager.default.createDirectory(atPath: directory + "/socket", withIntermediateDirectories: true)
         try Self.giveToServerUser(directory)
+        if let primary {
+            try Self.check(Self.asServerUser([
+                binaries + "/pg_basebackup", "-D", directory + "/data", "-h", primary.socketDirectory, "-p", String(primary.port),
+                "-U", "postgres", "-R", "-X", "stream", "--checkpoint=fast", "--no-sync",
+            ]), "pg_basebackup")
+        } else {
+            try initializeData(binaries: binaries)
+        }
+        // A standby's copied postgresql.conf names the primary's port and sockets: later lines win.
+        try (try String(contentsOfFile: directory + "/data/postgresql.conf", encoding: .utf8)
+             + "\nport = \(port)\nunix_socket_directories = '\(directory)/socket'\n")
+            .write(toFile: directory + "/data/postgresql.conf", atomically: true, encoding: .utf8)
+        try Self.giveToServerUser(directory)
+        try Self.check(Self.asServerUser([
+            binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "start",
+        ]), "pg_ctl start")
+        try Self.startWatcher(binaries: binaries, directory: directory)
+        atexit { PostgresServer.stopAtExit() }
+        Self.running.withLock { $0.append((binaries, directory)) }
+        if primary == nil { try createRole() }
+    }
+
+    /// `initdb`, the access rules (trust, but a password for `app`; replication for standbys) and
+    /// settings for speed over durability.
+    private func initializeData(binaries: String) throws {
         try Self.check(Self.asServerUser([
             binaries + "/initdb", "-D", directory + "/data", "-U", "postgres", "--auth=trust",
             "--no-sync", "-E", "UTF8", "--locale=C",
@@ -48,14 +75,13 @@ public final class PostgresServer: Sendable {
         let hba = """
         local all app scram-sha-256
         local all all trust
+        local replication all trust
         host all app 127.0.0.1/32 scram-sha-256
         host all all 127.0.0.1/32 trust
         """
         try hba.write(toFile: directory + "/data/pg_hba.conf", atomically: true, encoding: .utf8)
         let settings = """
         listen_addresses = '127.0.0.1'
-        port = \(port)
-        unix_socket_directories = '\(directory)/socket'
         max_connections = 1000
         fsync = off
         synchronous_commit = off
@@ -65,14 +91,6 @@ public final class PostgresServer: Sendable {
         """
         try (try String(contentsOfFile: directory + "/data/postgresql.conf", encoding: .utf8) + "\n" + settings + "\n")
             .write(toFile: directory + "/data/postgresql.conf", atomically: true, encoding: .utf8)
-        try Self.giveToServerUser(directory)
-        try Self.check(Self.asServerUser([
-            binaries + "/pg_ctl", "-D", directory + "/data", "-l", directory + "/server.log", "-w", "-t", "60", "start",
-        ]), "pg_ctl start")
-        try Self.startWatcher(binaries: binaries, directory: directory)
-        atexit { PostgresServer.stopAtExit() }
-        Self.running.withLock { $0.append((binaries, directory)) }
-        try createRole()
     }
 
     /// A new empty database for one test; returns its connection string (Unix socket).
@@ -117,7 +135,7 @@ public final class PostgresServer: Sendable {
 
     // MARK: - Process plumbing
 
-    private static let running = Mutex<[(binaries: String, directory: String)]>([])
+    static let running = Mutex<[(binaries: String, directory: String)]>([])
 
     private static func stopAtExit() {
         for (binaries, directory) in running.withLock({ $0 }) {
@@ -127,7 +145,7 @@ public final class PostgresServer: Sendable {
     }
 
     /// A detached shell that outlives a crashed test process and cleans up after it.
-    private static func startWatcher(binaries: String, directory: String) throws {
+    static func startWatcher(binaries: String, directory: String) throws {
         let pid = ProcessInfo.processInfo.processIdentifier
         let stop = asServerUserPrefix().map { "'\($0)'" }.joined(separator: " ")
         let script = """
@@ -147,7 +165,7 @@ public final class PostgresServer: Sendable {
         throw HarnessError("PostgreSQL server binaries not found (looked for initdb in /usr/lib/postgresql/*/bin); install the postgresql package (scripts/test does) or set PG_BINDIR")
     }
 
-    private static func makeDirectory() throws -> String {
+    static func makeDirectory() throws -> String {
         let path = NSTemporaryDirectory() + "schemagate-pg-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
@@ -158,7 +176,7 @@ public final class PostgresServer: Sendable {
         getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
     }
 
-    private static func asServerUser(_ arguments: [String]) throws -> ProcessOutput {
+    static func asServerUser(_ arguments: [String]) throws -> ProcessOutput {
         try ProcessRunner.run(asServerUserPrefix() + arguments)
     }
 
@@ -167,7 +185,7 @@ public final class PostgresServer: Sendable {
         try check(ProcessRunner.run(["/bin/chown", "-R", "postgres:postgres", path]), "chown")
     }
 
-    private static func check(_ output: ProcessOutput, _ what: String) throws {
+    static func check(_ output: ProcessOutput, _ what: String) throws {
         guard output.status == 0 else {
             throw HarnessError("\(what) failed with status \(output.status): \(output.stderr)\(output.stdout)")
         }

@@ -9,11 +9,13 @@ public struct ProcessOutput: Sendable {
     public let status: Int32
     public let stdout: String
     public let stderr: String
+    /// The child's peak resident set size (its `VmHWM`, from `wait4`'s `ru_maxrss`), in KiB.
+    public let peakMemoryKilobytes: Int
     /// stdout and stderr together, for assertions that do not care which.
     public var all: String { stdout + stderr }
 }
 
-/// Starts programs with posix_spawn and reaps them with waitpid: plain and predictable with many
+/// Starts programs with posix_spawn and reaps them with wait4: plain and predictable with many
 /// children at once, and no run loop involved.
 public enum ProcessRunner {
     private static let spawnLock = NSLock()
@@ -85,6 +87,7 @@ public final class RunningProcess: @unchecked Sendable {
     private let group = DispatchGroup()
     private let lock = NSLock()
     private var status: Int32?
+    private var peakMemory = 0
 
     init(pid: Int32, stdout: Int32, stderr: Int32) {
         self.pid = pid
@@ -114,7 +117,9 @@ public final class RunningProcess: @unchecked Sendable {
         lock.lock()
         if status == nil {
             var raw: Int32 = 0
-            while waitpid(pid, &raw, 0) < 0 && errno == EINTR {}
+            var usage = rusage()
+            while wait4(pid, &raw, 0, &usage) < 0 && errno == EINTR {}
+            peakMemory = Int(usage.ru_maxrss)
             let signal = raw & 0x7f
             status = signal == 0 ? (raw >> 8) & 0xff : 128 + signal
         }
@@ -123,7 +128,8 @@ public final class RunningProcess: @unchecked Sendable {
         return ProcessOutput(
             status: status!,
             stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self)
+            stderr: String(decoding: err, as: UTF8.self),
+            peakMemoryKilobytes: peakMemory
         )
     }
 

@@ -161,4 +161,28 @@ struct LockProtocolTests {
         _ = stuck.waited(now: t0 + .seconds(6))
         #expect(stuck.observed(snapshot(lock: holder("thief")), now: t0 + .seconds(6)) == .finish(.lockWaitExceeded(holder("thief"))))
     }
+
+    /// `rollback` and `repair` go through the same machine: they take the lock whatever the
+    /// version, wait for a live holder, replace a stale one, ignore a failure recorded elsewhere,
+    /// and give up after `lockWait` without progress.
+    @Test func anOperatorCommandWaitsItsTurnWhateverTheVersion() {
+        let failure = FailureRecord(version: 9, name: "x", checksum: "c9", error: "boom", sqlState: nil, at: 100, instance: "other")
+        var state = LockProtocol(configuration: .operatorCommand(instance: me, lockWait: .seconds(10)))
+        _ = state.start(now: t0)
+        #expect(state.observed(snapshot(version: 8, lock: holder(), failure: failure), now: t0)
+                == .wait(.milliseconds(500), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .seconds(1), announcedVersion: 9) == .observe)
+        #expect(state.observed(snapshot(version: 9, lock: holder("third")), now: t0 + .seconds(2))
+                == .wait(.milliseconds(500), .lockHeld(holder("third"), heldFor: 10)))
+        _ = state.waited(now: t0 + .seconds(3))
+        #expect(state.observed(snapshot(version: 9, lock: holder("third"), alive: false), now: t0 + .seconds(3)) == .acquire(replacing: "third"))
+        #expect(state.acquired(true, now: t0 + .seconds(3)) == .migrate)
+        #expect(state.migrationEnded(.reachedTarget(version: 2), now: t0 + .seconds(4)) == .finish(.ready(version: 2)))
+
+        var patient = LockProtocol(configuration: .operatorCommand(instance: me, lockWait: .seconds(10)))
+        _ = patient.start(now: t0)
+        _ = patient.observed(snapshot(version: 4, lock: holder()), now: t0)
+        _ = patient.waited(now: t0 + .seconds(11))
+        #expect(patient.observed(snapshot(version: 4, lock: holder()), now: t0 + .seconds(11)) == .finish(.lockWaitExceeded(holder())))
+    }
 }

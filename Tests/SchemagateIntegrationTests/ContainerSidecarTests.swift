@@ -22,7 +22,7 @@ struct ContainerSidecarTests {
                                           "--http", "127.0.0.1:\(port)", "--log-format", "json"])
         try await waitUntil(seconds: 30) { try probe(port, "/healthz") == 503 }
         // Migrating: not ready on either probe name, so a startupProbe holds the app back.
-        try await waitUntil(seconds: 30) { try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1" }
+        try await waitUntil(seconds: 30) { try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1" }
         #expect(try probe(port, "/healthz") == 503)
         #expect(try probe(port, "/readyz") == 503)
         try await gate.open()

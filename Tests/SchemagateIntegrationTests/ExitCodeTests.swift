@@ -141,10 +141,11 @@ struct ExitCodeTests {
         ])
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         let gate = try await StatusSocketTests.Gate(database)
-        // The gate holds the step: its lock wait must outlast the test on a busy machine.
+        // The gate holds the step: its own lock (pg_locks is the whole cluster's), and its lock wait
+        // must outlast the test on two busy cores.
         let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"])
         try await waitUntil(seconds: 60) {
-            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1"
+            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
         }
         try database.sql("""
         UPDATE schemagate_settings SET value = value || jsonb_build_object('owner', 'thief', 'expires_at', extract(epoch FROM now()) + 600,

@@ -232,7 +232,7 @@ struct FleetTests {
             let holder = try startSchemagate([command, "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"]
                                              + (command == "daemon" ? ["--socket", StatusSocketTests.socketPath()] : []),
                                              environment: ["NOTIFY_SOCKET": listener.path])
-            try await waitUntil { try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted") == "1" }
+            try await waitUntil { try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1" }
             let unlock = try schemagate(["unlock", "--force", "--database-url", database.url])
             #expect(unlock.status == 0, "\(unlock.all)")
             try await gate.open()

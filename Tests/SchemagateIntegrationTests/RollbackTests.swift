@@ -96,9 +96,10 @@ struct RollbackTests {
         #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder])
         // Killed inside the down file: its first statement done, the sleep running.
-        for _ in 0..<1000 {
-            if try database.sql("SELECT count(*) FROM pg_stat_activity WHERE query LIKE 'SELECT pg_sleep(20)%'") == "1" { break }
-            try await Task.sleep(for: .milliseconds(20))
+        // A condition, not a count of tries: on two busy cores the rollback may take long to get
+        // there, and a kill before it would test nothing.
+        try await waitUntil(seconds: 90) {
+            try database.sql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'") == "1"
         }
         rollback.signal(SIGKILL)
         _ = await rollback.finished()

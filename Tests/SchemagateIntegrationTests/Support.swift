@@ -37,6 +37,17 @@ struct TestDatabase {
         name = url.split(separator: " ").first { $0.hasPrefix("dbname=") }!.dropFirst("dbname=".count).description
     }
 
+    /// A database that already exists on `server` (a standby's copy of one, after a failover).
+    private init(existing name: String, on server: PostgresServer) {
+        self.server = server
+        self.name = name
+        url = server.connectionString(database: name)
+    }
+
+    static func existing(_ name: String, on server: PostgresServer) -> TestDatabase {
+        TestDatabase(existing: name, on: server)
+    }
+
     func sql(_ statement: String) throws -> String {
         try server.psql(name, statement)
     }
