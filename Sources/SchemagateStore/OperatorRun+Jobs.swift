@@ -24,6 +24,8 @@ extension OperatorRun {
                     let marked = step.transactional ? "" : ", marked as an interrupted rollback: fix the down file and roll back again, or check the database and run `schemagate repair`"
                     throw MigrateError.rollbackFailed(
                         "down SQL of version \(step.version) (\(MigrationTitle.shown(step.name))) failed at line \(line): \(error.message)\(error.sqlState.map { " (SQLSTATE \($0))" } ?? ""); schema stays at \(step.version)\(marked)")
+                case .cancelledByGovernor, .blockedTraffic:
+                    preconditionFailure("a rollback runs without a governor watch")
                 }
             }
             onEvent(.ready(version: target, ahead: false))
