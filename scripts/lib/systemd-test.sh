@@ -45,7 +45,7 @@ cp "$REPO"/migrations/expand-contract/*.sql "$ROOT/srv/new/migrations/"
 printf 'SCHEMAGATE_MIGRATIONS=/srv/old/migrations\nSCHEMAGATE_RELEASE=1\nSCHEMAGATE_LEASE=2s\nSCHEMAGATE_WATCH_INTERVAL=300ms\n' >"$ROOT/etc/schemagate/old.env"
 printf 'host=127.0.0.1 port=5433 dbname=old user=postgres\n' >"$ROOT/etc/schemagate/old.database-url"
 chmod 0600 "$ROOT/etc/schemagate/old.database-url"
-sed 's/^Requires=schemagate@app.service/BindsTo=schemagate@old.service/; s/^After=schemagate@app.service/After=schemagate@old.service/' \
+sed 's/schemagate@app.service/schemagate@old.service/g' \
     "$REPO/systemd/example-app.service" >"$ROOT/etc/systemd/system/example-old.service"
 nspawn_boot
 inside journalctl --update-catalog
