@@ -145,7 +145,9 @@ struct StatusSocketTests {
         let socket = Self.socketPath()
         let process = try startSchemagate(["daemon", "--database-url", "postgresql://nobody@127.0.0.1:1/none",
                                            "--migrations", try auditFolder(count: 2), "--socket", socket, "--lock-wait", "1m"])
-        try await waitUntil(seconds: 30) { try curl(socket, "/status").code == 200 }
+        // The socket is bound before the daemon connects; a busy machine may take long to start it.
+        try await waitUntil(seconds: 60) { FileManager.default.fileExists(atPath: socket) }
+        try await waitUntil(seconds: 60) { try schemagate(["status", "--socket", socket]).status == 3 }
         let cli = try schemagate(["status", "--socket", socket])
         #expect(cli.status == 3, "\(cli.all)")
         let rows = cli.stdout.split(separator: "\n").map { $0.split(separator: " ", omittingEmptySubsequences: true) }
