@@ -6,7 +6,7 @@ import Testing
 /// URL again, tries it on a connection of its own, and only then leaves the old one. A URL that
 /// does not work changes nothing: the daemon stays ready on the old connection.
 @Suite("password rotation on reload", .serialized)
-struct PasswordRotationTests {
+struct ReconnectOnReloadTests {
     /// Where the password lives: in the URL of the credential file (rotated by rewriting the
     /// file), or in a libpq passfile the URL names (rotated by rewriting the passfile; the URL
     /// stays the same, which is the way under a systemd that copies credentials at start).
@@ -18,6 +18,8 @@ struct PasswordRotationTests {
         let server = try PostgresServer.dedicated()
         defer { server.stop() }
         let database = try TestDatabase(on: server)
+        // Made up for this run, for a cluster that lives as long as the test.
+        let rotated = "rotated-\(UUID().uuidString.prefix(12))", wrong = "wrong-\(UUID().uuidString.prefix(12))"
         try database.sql("ALTER DATABASE \(database.name) OWNER TO app")
         let credentials = try makeFolder([:])
         let passfile = credentials + "/pgpass"
@@ -50,11 +52,11 @@ struct PasswordRotationTests {
 
         // The procedure: the role's new password first (open sessions keep working), then the
         // credential, then a reload.
-        try database.sql("ALTER ROLE app PASSWORD 'Rotated-Pa55word'")
-        try useCredential("Rotated-Pa55word")
+        try database.sql("ALTER ROLE app PASSWORD '\(rotated)'")
+        try useCredential(rotated)
         try addMigration(2)
-        let rotated = try reload()
-        #expect(rotated.status == 0, "\(rotated.all)")
+        let reloaded = try reload()
+        #expect(reloaded.status == 0, "\(reloaded.all)")
         #expect(try database.version() == 2)
         // Every session the daemon opens from now on uses the new password: end them all, and
         // the next reload still migrates.
@@ -66,7 +68,7 @@ struct PasswordRotationTests {
 
         // A credential that the server refuses: the reload says so (77) and does nothing; the
         // daemon keeps its working connection and stays up.
-        try useCredential("Wrong-Pa55word")
+        try useCredential(wrong)
         try addMigration(4)
         let refused = try reload()
         #expect(refused.status == 77, "\(refused.all)")
@@ -77,7 +79,7 @@ struct PasswordRotationTests {
         daemon.signal(SIGTERM)
         let output = await daemon.finished()
         #expect(output.status == 0, "\(output.all)")
-        for secret in [PostgresServer.appPassword, "Rotated-Pa55word", "Wrong-Pa55word"] {
+        for secret in [PostgresServer.appPassword, rotated, wrong] {
             #expect(!output.all.contains(secret) && !refused.all.contains(secret), "a password was printed")
         }
     }
