@@ -99,7 +99,7 @@ struct RollbackTests {
         // A condition, not a count of tries: on two busy cores the rollback may take long to get
         // there, and a kill before it would test nothing.
         try await waitUntil(seconds: 90) {
-            try database.sql("SELECT count(*) FROM pg_stat_activity WHERE state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'") == "1"
+            try database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(20)%'") == "1"
         }
         rollback.signal(SIGKILL)
         _ = await rollback.finished()
