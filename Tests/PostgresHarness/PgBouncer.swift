@@ -32,7 +32,7 @@ public final class PgBouncer: Sendable {
         """
         try configuration.write(toFile: directory + "/pgbouncer.ini", atomically: true, encoding: .utf8)
         try PostgresServer.giveToServerUser(directory)
-        let started = try ProcessRunner.run(PostgresServer.asServerUserPrefix() + ["/usr/sbin/pgbouncer", "-d", directory + "/pgbouncer.ini"])
+        let started = try ProcessRunner.runBlocking(PostgresServer.asServerUserPrefix() + ["/usr/sbin/pgbouncer", "-d", directory + "/pgbouncer.ini"])
         guard started.status == 0 else { throw HarnessError("pgbouncer failed to start: \(started.all)") }
         let deadline = Date().addingTimeInterval(10)
         while pid == nil && Date() < deadline { usleep(50_000) }

@@ -11,31 +11,31 @@ extension PostgresServer {
 
     /// `pg_ctl stop -m immediate`: every backend ends at once, without a shutdown checkpoint, as
     /// in a crash. The directory stays (`stop()` removes it).
-    public func stopImmediately() throws {
-        try Self.check(Self.asServerUser([
+    public func stopImmediately() async throws {
+        try Self.check(await Self.asServerUserAsync([
             try Self.binDirectory() + "/pg_ctl", "-D", dataDirectory, "-m", "immediate", "-w", "stop",
         ]), "pg_ctl stop -m immediate")
     }
 
     /// `pg_ctl promote`, waiting until the standby accepts writes.
-    public func promote() throws {
-        try Self.check(Self.asServerUser([
+    public func promote() async throws {
+        try Self.check(await Self.asServerUserAsync([
             try Self.binDirectory() + "/pg_ctl", "-D", dataDirectory, "-w", "-t", "60", "promote",
         ]), "pg_ctl promote")
     }
 
     /// Whether the server is a standby still replaying (`pg_is_in_recovery()`).
-    public func isInRecovery() throws -> Bool {
-        try psql("postgres", "SELECT pg_is_in_recovery()") == "t"
+    public func isInRecovery() async throws -> Bool {
+        try await psql("postgres", "SELECT pg_is_in_recovery()") == "t"
     }
 
     /// Waits until this standby has replayed everything `primary` has written so far.
-    public func catchUp(with primary: PostgresServer, seconds: Double = 30) throws {
-        let target = try primary.psql("postgres", "SELECT pg_current_wal_lsn()")
+    public func catchUp(with primary: PostgresServer, seconds: Double = 30) async throws {
+        let target = try await primary.psql("postgres", "SELECT pg_current_wal_lsn()")
         let deadline = Date().addingTimeInterval(seconds)
         while Date() < deadline {
-            if try psql("postgres", "SELECT pg_last_wal_replay_lsn() >= '\(target)'::pg_lsn") == "t" { return }
-            usleep(20_000)
+            if try await psql("postgres", "SELECT pg_last_wal_replay_lsn() >= '\(target)'::pg_lsn") == "t" { return }
+            try await Task.sleep(for: .milliseconds(20))
         }
         throw HarnessError("standby did not replay up to \(target) within \(seconds)s")
     }

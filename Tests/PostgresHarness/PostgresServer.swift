@@ -94,9 +94,9 @@ public final class PostgresServer: Sendable {
     }
 
     /// A new empty database for one test; returns its connection string (Unix socket).
-    public func createDatabase() throws -> String {
+    public func createDatabase() async throws -> String {
         let name = "t_" + UUID().uuidString.lowercased().replacingOccurrences(of: "-", with: "").prefix(16)
-        try psql("postgres", "CREATE DATABASE \(name)")
+        try await psql("postgres", "CREATE DATABASE \(name)")
         return connectionString(database: String(name))
     }
 
@@ -111,8 +111,8 @@ public final class PostgresServer: Sendable {
 
     /// Runs SQL through psql (a client no one here wrote) and returns its unaligned output.
     @discardableResult
-    public func psql(_ database: String, _ sql: String) throws -> String {
-        let output = try ProcessRunner.run([
+    public func psql(_ database: String, _ sql: String) async throws -> String {
+        let output = try await ProcessRunner.run([
             "/usr/bin/psql", "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1",
             "-h", socketDirectory, "-p", String(port), "-U", "postgres", "-d", database, "-c", sql,
         ])
@@ -123,14 +123,17 @@ public final class PostgresServer: Sendable {
     }
 
     /// Restarts the server (`pg_ctl restart -m fast`), dropping every connection.
-    public func restart() throws {
-        try Self.check(Self.asServerUser([
+    public func restart() async throws {
+        try Self.check(await Self.asServerUserAsync([
             try Self.binDirectory() + "/pg_ctl", "-D", dataDirectory, "-l", directory + "/server.log", "-w", "-m", "fast", "restart",
         ]), "pg_ctl restart")
     }
 
     private func createRole() throws {
-        try psql("postgres", "CREATE ROLE app LOGIN PASSWORD '\(Self.appPassword)' CREATEDB")
+        try Self.check(ProcessRunner.runBlocking([
+            "/usr/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1", "-h", socketDirectory, "-p", String(port),
+            "-U", "postgres", "-d", "postgres", "-c", "CREATE ROLE app LOGIN PASSWORD '\(Self.appPassword)' CREATEDB",
+        ]), "CREATE ROLE app")
     }
 
     // MARK: - Process plumbing
@@ -176,13 +179,19 @@ public final class PostgresServer: Sendable {
         getuid() == 0 ? ["/usr/sbin/runuser", "-u", "postgres", "--"] : []
     }
 
+    /// Blocking: for set-up and tear-down only (see `ProcessRunner.runBlocking`).
     static func asServerUser(_ arguments: [String]) throws -> ProcessOutput {
-        try ProcessRunner.run(asServerUserPrefix() + arguments)
+        try ProcessRunner.runBlocking(asServerUserPrefix() + arguments)
+    }
+
+    /// For what a test does while its clients run (restart, promote, stop).
+    static func asServerUserAsync(_ arguments: [String]) async throws -> ProcessOutput {
+        try await ProcessRunner.run(asServerUserPrefix() + arguments)
     }
 
     static func giveToServerUser(_ path: String) throws {
         guard getuid() == 0 else { return }
-        try check(ProcessRunner.run(["/bin/chown", "-R", "postgres:postgres", path]), "chown")
+        try check(ProcessRunner.runBlocking(["/bin/chown", "-R", "postgres:postgres", path]), "chown")
     }
 
     static func check(_ output: ProcessOutput, _ what: String) throws {

@@ -20,8 +20,19 @@ public struct ProcessOutput: Sendable {
 public enum ProcessRunner {
     private static let spawnLock = NSLock()
 
+    /// Runs a program to its end. The wait happens on a thread of its own, never on the
+    /// cooperative pool: with two cores that pool has two threads, and a test blocked in
+    /// `waitpid` there stalls every other test's tasks (their notify listeners, their polls).
     @discardableResult
-    public static func run(_ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
+    public static func run(_ arguments: [String], environment: [String: String]? = nil) async throws -> ProcessOutput {
+        try await start(arguments, environment: environment).finished()
+    }
+
+    /// Runs a program to its end, blocking the calling thread. Only for a cluster's set-up and
+    /// tear-down, which run once per server and from `defer` blocks and `atexit`, where nothing
+    /// can await.
+    @discardableResult
+    public static func runBlocking(_ arguments: [String], environment: [String: String]? = nil) throws -> ProcessOutput {
         try start(arguments, environment: environment).wait()
     }
 

@@ -6,10 +6,10 @@ import Testing
 /// down files, applied, rolled back to 0 and applied again against a real PostgreSQL.
 @Suite("adopted folders")
 struct AdoptedFolderTests {
-    func schemaDump(_ database: TestDatabase) throws -> String { try database.schemaDump() }
+    func schemaDump(_ database: TestDatabase) async throws -> String { try await database.schemaDump() }
 
-    @Test func dottedTitlesAndNoOpDownsRollBackAndReapply() throws {
-        let database = try TestDatabase()
+    @Test func dottedTitlesAndNoOpDownsRollBackAndReapply() async throws {
+        let database = try await TestDatabase()
         let folder = try makeFolder([
             "000001_Create-Users.up.sql": "CREATE TABLE users (id bigint PRIMARY KEY);",
             "000001_Create-Users.down.sql": "DROP TABLE users;",
@@ -18,26 +18,26 @@ struct AdoptedFolderTests {
             "000003_add-index.up.sql": "-- morph:nontransactional\nCREATE INDEX CONCURRENTLY users_email_idx ON users (email);",
             "000003_add-index.down.sql": "-- the index goes with its table\n/* nothing to undo */\n",
         ])
-        let empty = try schemaDump(database)
-        let up = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        let empty = try await schemaDump(database)
+        let up = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
         #expect(up.status == 0, "\(up.all)")
-        #expect(try database.version() == 3)
-        #expect(try database.sql("SELECT to_regclass('users_email_idx') IS NOT NULL") == "t")
-        let applied = try schemaDump(database)
+        #expect(try await database.version() == 3)
+        #expect(try await database.sql("SELECT to_regclass('users_email_idx') IS NOT NULL") == "t")
+        let applied = try await schemaDump(database)
 
-        let down = try schemagate(["rollback", "--to", "0", "--database-url", database.url, "--migrations", folder])
+        let down = try await schemagate(["rollback", "--to", "0", "--database-url", database.url, "--migrations", folder])
         #expect(down.status == 0, "\(down.all)")
         #expect(down.stderr.contains("upgrade_users_v6.0"))
-        #expect(try database.version() == 0)
+        #expect(try await database.version() == 0)
         // The no-op downs are passed and recorded; the first down drops the table with its index and column.
-        #expect(try database.sql("SELECT string_agg(version || ':' || name, ',' ORDER BY id) FROM schemagate_history WHERE direction = 'down'")
+        #expect(try await database.sql("SELECT string_agg(version || ':' || name, ',' ORDER BY id) FROM schemagate_history WHERE direction = 'down'")
                 == "3:add-index,2:upgrade_users_v6.0,1:Create-Users")
-        let rolledBack = try schemaDump(database)
+        let rolledBack = try await schemaDump(database)
         #expect(rolledBack == empty, "\(rolledBack)\n---\n\(empty)")
 
-        let again = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        let again = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
         #expect(again.status == 0, "\(again.all)")
-        #expect(try schemaDump(database) == applied)
+        #expect(try await schemaDump(database) == applied)
         #expect(applied.contains("CREATE INDEX users_email_idx"))
     }
 
@@ -63,13 +63,13 @@ struct AdoptedFolderTests {
             "003_Index_v1.0.down.sql": "",
         ]
         let folder = try makeFolder(files)
-        let reference = try TestDatabase()
+        let reference = try await TestDatabase()
         for name in files.keys.filter({ $0.hasSuffix(".up.sql") }).sorted() {
-            let run = try ProcessRunner.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
+            let run = try await ProcessRunner.run(["/usr/lib/postgresql/15/bin/psql", "-X", "-q", "-v", "ON_ERROR_STOP=1",
                                              "--dbname=\(reference.url)", "-f", folder + "/" + name])
             #expect(run.status == 0, "\(run.all)")
         }
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         var processes: [RunningProcess] = []
         for _ in 1...8 {
             processes.append(try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder]))
@@ -78,10 +78,10 @@ struct AdoptedFolderTests {
             let output = await process.finished()
             #expect(output.status == 0, "\(output.all)")
         }
-        #expect(try database.version() == 3)
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE success AND direction = 'up'") == "3")
-        let dump = try schemaDump(database)
-        #expect(dump == (try schemaDump(reference)))
+        #expect(try await database.version() == 3)
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE success AND direction = 'up'") == "3")
+        let dump = try await schemaDump(database)
+        #expect(await dump == (try schemaDump(reference)))
         #expect(dump.contains("ledger_id_idx"))
     }
 }

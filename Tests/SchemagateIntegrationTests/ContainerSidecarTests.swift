@@ -6,29 +6,29 @@ import Testing
 /// `NOTIFY_SOCKET`, no runtime directory), probed over TCP, stopped with SIGTERM, logging JSON.
 @Suite("container sidecar without systemd")
 struct ContainerSidecarTests {
-    func probe(_ port: Int, _ path: String) throws -> Int {
-        let output = try ProcessRunner.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
+    func probe(_ port: Int, _ path: String) async throws -> Int {
+        let output = try await ProcessRunner.run(["/usr/bin/curl", "-s", "-o", "/dev/null", "-w", "%{http_code}", "--max-time", "10",
                                             "http://127.0.0.1:\(port)\(path)"])
         return Int(output.stdout) ?? 0
     }
 
     @Test func probesFollowTheSchemaAndSIGTERMEndsCleanly() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let gate = try await StatusSocketTests.Gate(database)
         let folder = try auditFolder(count: 1, extra: ["0002_slow.up.sql": StatusSocketTests.Gate.sql + "CREATE TABLE slow (id int);\n"])
         let port = try PostgresServer.freePort()
         // baseEnvironment has no NOTIFY_SOCKET, RUNTIME_DIRECTORY or JOURNAL_STREAM: as in a container.
         let daemon = try startSchemagate(["daemon", "--database-url", database.url, "--migrations", folder,
                                           "--http", "127.0.0.1:\(port)", "--log-format", "json"])
-        try await waitUntil(seconds: 30) { try probe(port, "/healthz") == 503 }
+        try await waitUntil(seconds: 30) { try await probe(port, "/healthz") == 503 }
         // Migrating: not ready on either probe name, so a startupProbe holds the app back.
-        try await waitUntil(seconds: 30) { try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1" }
-        #expect(try probe(port, "/healthz") == 503)
-        #expect(try probe(port, "/readyz") == 503)
+        try await waitUntil(seconds: 30) { try await database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1" }
+        #expect(try await probe(port, "/healthz") == 503)
+        #expect(try await probe(port, "/readyz") == 503)
         try await gate.open()
-        try await waitUntil(seconds: 30) { try probe(port, "/readyz") == 200 }
-        #expect(try probe(port, "/healthz") == 200)
-        #expect(try database.version() == 2)
+        try await waitUntil(seconds: 30) { try await probe(port, "/readyz") == 200 }
+        #expect(try await probe(port, "/healthz") == 200)
+        #expect(try await database.version() == 2)
 
         daemon.signal(SIGTERM)
         let output = await daemon.finished()
@@ -42,6 +42,6 @@ struct ContainerSidecarTests {
         #expect(objects.contains { $0["event"] as? String == "ready" })
         #expect(output.stdout.isEmpty, "\(output.stdout)")
         // Gone with the process: nothing answers on the port any more.
-        #expect(try probe(port, "/healthz") == 0)
+        #expect(try await probe(port, "/healthz") == 0)
     }
 }

@@ -22,9 +22,9 @@ struct DaemonNotifyTests {
     }
 
     @Test func fastPathIsReadyAtOnceAndStopsOnSIGTERM() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 2)
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
         guard await expectReady(listener, daemon) else { return }
@@ -38,7 +38,7 @@ struct DaemonNotifyTests {
     }
 
     @Test func migratesWithStatusAndExtensionsThenReady() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: exampleMigrations, listener: listener)
         guard await expectReady(listener, daemon) else { return }
@@ -49,17 +49,17 @@ struct DaemonNotifyTests {
         #expect(lines.contains("STATUS=applying 0001_create_users (1 of 4)"))
         #expect(lines[..<ready].contains { $0.hasPrefix("EXTEND_TIMEOUT_USEC=") })
         #expect(lines[ready + 1] == "STATUS=ready: schema at 4", "READY=1 and its STATUS come in one datagram")
-        #expect(try database.version() == 4)
+        #expect(try await database.version() == 4)
         daemon.signal(SIGTERM)
         #expect(await daemon.finished().status == 0)
     }
 
     @Test func waitsOnALiveHolderThenTakesOverAfterTheLease() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 2)
-        _ = try schemagate(["plan", "--database-url", database.url, "--migrations", folder])
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
-        try database.sql("""
+        _ = try await schemagate(["plan", "--database-url", database.url, "--migrations", folder])
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
+        try await database.sql("""
         INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'busy', 'host', 'host-b', 'pid', 812,
           'taken_at', extract(epoch FROM now()), 'expires_at', extract(epoch FROM now()) + 5, 'session_visible', false))
         """)
@@ -75,7 +75,7 @@ struct DaemonNotifyTests {
     }
 
     @Test func aFailedMigrationNeverSaysReadyAndExitsNonZero() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1, extra: ["0002_bad.up.sql": "SELEC 1;\n"])
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
@@ -87,7 +87,7 @@ struct DaemonNotifyTests {
     }
 
     @Test func sighupReloadsTheFolderAndMigratesToTheNewTarget() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 2)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
@@ -100,7 +100,7 @@ struct DaemonNotifyTests {
         let reloading = lines.firstIndex(of: "RELOADING=1")!
         #expect(lines[reloading + 1].hasPrefix("MONOTONIC_USEC="))
         #expect(lines[reloading...].contains("READY=1"))
-        #expect(try database.version() == 3)
+        #expect(try await database.version() == 3)
         daemon.signal(SIGTERM)
         #expect(await daemon.finished().status == 0)
     }
@@ -109,9 +109,9 @@ struct DaemonNotifyTests {
     /// the listener's thread as READY=1 arrives, many times over, and must never end the
     /// process by the signal's default action.
     @Test func aSignalTheMomentReadyArrivesIsHandled() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1)
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
         for round in 1...20 {
             let signal = round % 4 == 0 ? SIGTERM : SIGHUP
             let listener = try NotifyListener()
@@ -137,12 +137,12 @@ struct DaemonNotifyTests {
     /// says so, leaves the version marked, and the next holder undoes it with the down file
     /// and applies it again; no INVALID index is left.
     @Test func sigtermDuringANoTransactionMigrationIsLoggedAndRecovered() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1, extra: [
             "0002_index.up.sql": "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY audit_at_idx ON audit (at);\nINSERT INTO audit (version) VALUES (2);\n",
             "0002_index.down.sql": "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS audit_at_idx;\nDELETE FROM audit WHERE version = 2;\n",
         ])
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
         // An old snapshot holds CREATE INDEX CONCURRENTLY in its wait phase, its index INVALID.
         let blocker = try await Connection.connect(ConnectionString(database.url))
         _ = try await blocker.query("BEGIN ISOLATION LEVEL REPEATABLE READ")
@@ -150,10 +150,10 @@ struct DaemonNotifyTests {
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
         for _ in 0..<500 {
-            if try database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('audit_at_idx') AND NOT indisvalid") == "1" { break }
+            if try await database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('audit_at_idx') AND NOT indisvalid") == "1" { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "1")
+        #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "1")
         daemon.signal(SIGTERM)
         let output = await daemon.finished()
         _ = try await blocker.query("ROLLBACK")
@@ -162,19 +162,19 @@ struct DaemonNotifyTests {
         #expect(output.stderr.contains("stopped during no-transaction migration 0002_index") && output.stderr.contains("undoes it with its down file"),
                 "\(output.stderr)")
         #expect(!listener.lines.contains("READY=1"))
-        #expect(try database.sql("SELECT value->'dirty'->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2")
-        let next = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(try await database.sql("SELECT value->'dirty'->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2")
+        let next = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
         #expect(next.status == 0, "\(next.all)")
-        #expect(try database.version() == 2)
-        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0")
-        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('audit_at_idx')") == "1")
-        #expect(try database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2")
+        #expect(try await database.version() == 2)
+        #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0")
+        #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = to_regclass('audit_at_idx')") == "1")
+        #expect(try await database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2")
     }
 
     /// A reload that meets a bad file: `schemagate reload` (the unit's ExecReload=) exits with
     /// the same code as the daemon, 65, and names the file.
     @Test func aReloadWithABadFileExitsLikeTheDaemon() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1)
         let state = "/tmp/sg-state-\(UUID().uuidString.prefix(8))"
         let listener = try NotifyListener()
@@ -182,7 +182,7 @@ struct DaemonNotifyTests {
         guard await expectReady(listener, daemon) else { return }
         // A down file without its up is still refused (titles with capitals and dots are not).
         try "SELECT 1;\n".write(toFile: folder + "/0002_orphan.down.sql", atomically: true, encoding: .utf8)
-        let reload = try schemagate(["reload", "--pid", String(daemon.pid), "--state-file", state, "--timeout", "30s"])
+        let reload = try await schemagate(["reload", "--pid", String(daemon.pid), "--state-file", state, "--timeout", "30s"])
         let output = await daemon.finished()
         #expect(output.status == 65, "\(output.all.suffix(800))")
         #expect(reload.status == 65, "\(reload.all)")
@@ -190,7 +190,7 @@ struct DaemonNotifyTests {
     }
 
     @Test func sigtermMidMigrationRollsBackAndReleasesTheLock() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1, extra: ["0002_slow.up.sql": "CREATE TABLE slow (id int);\nSELECT pg_sleep(30);\nINSERT INTO audit (version) VALUES (2);\n"])
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener)
@@ -203,13 +203,13 @@ struct DaemonNotifyTests {
         #expect(Date().timeIntervalSince(started) < 10)
         #expect(listener.lines.contains("STOPPING=1"))
         #expect(!listener.lines.contains("READY=1"))
-        #expect(try database.version() == 1)
-        #expect(try database.sql("SELECT to_regclass('slow') IS NULL") == "t")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+        #expect(try await database.version() == 1)
+        #expect(try await database.sql("SELECT to_regclass('slow') IS NULL") == "t")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
     }
 
     @Test func watchdogPingsAtHalfTheInterval() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: try auditFolder(count: 1), listener: listener,
                                      environment: ["WATCHDOG_USEC": "400000"])
@@ -222,13 +222,13 @@ struct DaemonNotifyTests {
     }
 
     @Test func regressionMakesItNotReadyAndCanExit() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 2)
         let listener = try NotifyListener()
         let daemon = try startDaemon(database, folder: folder, listener: listener, extra: ["--on-regression", "exit"])
         guard await expectReady(listener, daemon) else { return }
         // --force: the live daemon needs version 2, so the fleet guard would refuse.
-        #expect(try schemagate(["rollback", "--to", "1", "--force", "--database-url", database.url, "--migrations", folder]).status == 0)
+        #expect(try await schemagate(["rollback", "--to", "1", "--force", "--database-url", database.url, "--migrations", folder]).status == 0)
         #expect(await listener.waitFor { $0 == "STATUS=not ready: schema at 1, behind target 2" })
         let output = await daemon.finished()
         #expect(output.status == 3, "\(output.all)")

@@ -24,7 +24,7 @@ struct FailoverTests {
     /// Until a holder waits at the gate (inside migration 3).
     func waitForTheGate(_ database: TestDatabase) async throws {
         try await waitUntil(seconds: 60) {
-            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
+            try await database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
         }
     }
 
@@ -44,10 +44,10 @@ struct FailoverTests {
     @Test func theFleetConvergesOnThePromotedStandbyAndAppliesEachMigrationOnce() async throws {
         let primary = try PostgresServer.dedicated()
         defer { primary.stop() }
-        let database = try TestDatabase(on: primary)
+        let database = try await TestDatabase(on: primary)
         let standby = try primary.startStandby()
         defer { standby.stop() }
-        #expect(try standby.isInRecovery())
+        #expect(try await standby.isInRecovery())
         let gate = try await StatusSocketTests.Gate(database)
         let folder = try gatedFolder()
         let url = multiHostURL([primary, standby], database: database.name)
@@ -80,15 +80,15 @@ struct FailoverTests {
         // so on the new primary migration 3 runs straight through.
         try await waitForTheGate(database)
         _ = gate
-        let versionAtStop = try database.version()
-        let holderAtStop = try database.sql("SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'")
-        try primary.stopImmediately()
+        let versionAtStop = try await database.version()
+        let holderAtStop = try await database.sql("SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'")
+        try await primary.stopImmediately()
         // An outage: the primary is gone and the standby refuses read-write sessions.
         try await Task.sleep(for: .milliseconds(1500))
         #expect(finishedAt.withLock { $0.isEmpty }, "a migrate finished while no primary existed")
         #expect(daemons.allSatisfy { !$0.listener.lines.contains("READY=1") }, "a daemon said READY=1 while no primary existed")
         let promotedAt = Date()
-        try standby.promote()
+        try await standby.promote()
         let newPrimary = TestDatabase.existing(database.name, on: standby)
 
         for (process, output) in zip(migrates, await outputs.value) {
@@ -101,7 +101,7 @@ struct FailoverTests {
             if let readyAt = daemon.listener.timeOf({ $0 == "READY=1" }) {
                 #expect(readyAt >= promotedAt, "daemon \(daemon.process.pid) said READY=1 \(promotedAt.timeIntervalSince(readyAt))s before the promotion")
             }
-            let status = try ProcessRunner.run(["/usr/bin/curl", "-sS", "--max-time", "10", "--unix-socket", daemon.socket, "http://localhost/status"])
+            let status = try await ProcessRunner.run(["/usr/bin/curl", "-sS", "--max-time", "10", "--unix-socket", daemon.socket, "http://localhost/status"])
             let json = try JSONSerialization.jsonObject(with: Data(status.stdout.utf8)) as? [String: Any]
             #expect(json?["ready"] as? Bool == true, "\(status.all)")
             #expect(json?["current_version"] as? Int == 6, "\(status.all)")
@@ -112,12 +112,12 @@ struct FailoverTests {
         #expect(finishedAt.withLock { $0.values.allSatisfy { $0 >= promotedAt } })
 
         // The new primary holds each migration exactly once, and no lock.
-        #expect(try newPrimary.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3,4,5,6")
-        #expect(try newPrimary.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'step_%'") == "5")
-        #expect(try newPrimary.version() == 6)
-        #expect(try newPrimary.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schemagate_history WHERE success AND direction = 'up'") == "1,2,3,4,5,6")
-        #expect(try newPrimary.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
-        #expect(try newPrimary.sql("SELECT count(*) FROM schemagate_settings WHERE key IN ('migration_lock', 'last_failure')") == "0")
+        #expect(try await newPrimary.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3,4,5,6")
+        #expect(try await newPrimary.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'step_%'") == "5")
+        #expect(try await newPrimary.version() == 6)
+        #expect(try await newPrimary.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM schemagate_history WHERE success AND direction = 'up'") == "1,2,3,4,5,6")
+        #expect(try await newPrimary.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
+        #expect(try await newPrimary.sql("SELECT count(*) FROM schemagate_settings WHERE key IN ('migration_lock', 'last_failure')") == "0")
         #expect(versionAtStop == 2 && !holderAtStop.isEmpty, "the primary was stopped at version \(versionAtStop), not inside migration 3")
     }
 
@@ -128,38 +128,38 @@ struct FailoverTests {
     @Test func aServerThatTurnsReadOnlyMidRunIsReconnectedNotAFailedMigration() async throws {
         let server = try PostgresServer.dedicated()
         defer { server.stop() }
-        let database = try TestDatabase(on: server)
+        let database = try await TestDatabase(on: server)
         let gate = try await StatusSocketTests.Gate(database)
         let folder = try gatedFolder()
         let migrates = try (0..<3).map { _ in
             try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "60s"])
         }
         try await waitForTheGate(database)
-        try server.psql("postgres", "ALTER SYSTEM SET default_transaction_read_only = on")
-        try server.psql("postgres", "SELECT pg_reload_conf()")
+        try await server.psql("postgres", "ALTER SYSTEM SET default_transaction_read_only = on")
+        try await server.psql("postgres", "SELECT pg_reload_conf()")
         // Migration 3 began read-write and commits; the next fence cannot write.
         try await gate.open()
-        try await waitUntil(seconds: 30) { try database.version() == 3 }
+        try await waitUntil(seconds: 30) { try await database.version() == 3 }
         try await Task.sleep(for: .milliseconds(1000))
-        let stuckAt = try database.version()
+        let stuckAt = try await database.version()
         #expect(stuckAt == 3, "the fleet kept migrating on a read-only server")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'last_failure'") == "0")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'last_failure'") == "0")
         // Meanwhile a one-shot run with a short --lock-wait gives up with the reason, unchanged.
-        let before = try database.fingerprint()
-        let impatient = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "2s"])
+        let before = try await database.fingerprint()
+        let impatient = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "2s"])
         #expect(impatient.status == 69, "\(impatient.all)")
         #expect(impatient.stderr.contains("SQLSTATE 25006") && impatient.stderr.contains("target_session_attrs=read-write"), "\(impatient.all)")
-        #expect(try database.fingerprint() == before)
-        #expect(try database.version() == stuckAt)
+        #expect(try await database.fingerprint() == before)
+        #expect(try await database.version() == stuckAt)
 
-        try server.psql("postgres", "ALTER SYSTEM RESET default_transaction_read_only")
-        try server.psql("postgres", "SELECT pg_reload_conf()")
+        try await server.psql("postgres", "ALTER SYSTEM RESET default_transaction_read_only")
+        try await server.psql("postgres", "SELECT pg_reload_conf()")
         for process in migrates {
             let output = await process.finished()
             #expect(output.status == 0, "\(output.all.suffix(1500))")
         }
-        try FleetTests().expectExactlyOnce(database, upTo: 6)
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
+        try await FleetTests().expectExactlyOnce(database, upTo: 6)
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
     }
 }

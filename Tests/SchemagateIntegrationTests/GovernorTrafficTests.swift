@@ -28,11 +28,11 @@ struct GovernorTrafficTests {
         """
     }
 
-    func ordersDatabase(rows: Int = 1000) throws -> (TestDatabase, String) {
-        let database = try TestDatabase()
+    func ordersDatabase(rows: Int = 1000) async throws -> (TestDatabase, String) {
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1)
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
-        try database.sql("CREATE TABLE orders (id int PRIMARY KEY, qty int NOT NULL DEFAULT 0); INSERT INTO orders (id) SELECT generate_series(1, \(rows))")
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        try await database.sql("CREATE TABLE orders (id int PRIMARY KEY, qty int NOT NULL DEFAULT 0); INSERT INTO orders (id) SELECT generate_series(1, \(rows))")
         return (database, folder)
     }
 
@@ -46,8 +46,8 @@ struct GovernorTrafficTests {
         return (reader, pid)
     }
 
-    func epoch(_ database: TestDatabase, _ sql: String) throws -> Double {
-        Double(try database.sql("SELECT extract(epoch FROM (\(sql)))")) ?? .nan
+    func epoch(_ database: TestDatabase, _ sql: String) async throws -> Double {
+        await Double(try database.sql("SELECT extract(epoch FROM (\(sql)))")) ?? .nan
     }
 
     /// A reader holds its transaction open for 5 s while the migration adds a column. With the
@@ -55,7 +55,7 @@ struct GovernorTrafficTests {
     /// after the reader ends, once; with allow-blocking pgbench stalls for the reader's remaining time.
     @Test(arguments: [false, true])
     func blockedByALongReader(allowBlocking: Bool) async throws {
-        let (database, folder) = try ordersDatabase()
+        let (database, folder) = try await ordersDatabase()
         try ((allowBlocking ? "-- schemagate: allow-blocking\n" : "") + "ALTER TABLE orders ADD COLUMN note text;\nINSERT INTO audit (version) VALUES (2);\n")
             .write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
         let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 12)
@@ -77,10 +77,10 @@ struct GovernorTrafficTests {
         #expect(load.transactions.count > 100, "pgbench ran only \(load.transactions.count) transactions")
         // The traffic must have run across the whole migration window, or nothing was proven.
         #expect(load.transactions.contains { $0.end > readerEnd }, "pgbench ended before the reader did")
-        #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
-        #expect(try database.version() == 2)
-        #expect(try database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "1")
-        let committed = try epoch(database, "SELECT at FROM audit WHERE version = 2")
+        #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+        #expect(try await database.version() == 2)
+        #expect(try await database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "1")
+        let committed = try await epoch(database, "SELECT at FROM audit WHERE version = 2")
         let stall = load.longest(during: migrationStart...readerEnd)
         if allowBlocking {
             // Without the governor the ALTER queues behind the reader and pgbench behind the ALTER.
@@ -104,7 +104,7 @@ struct GovernorTrafficTests {
     /// pid, since the one libpq knows is the pooler's.
     @Test(arguments: [false, true])
     func retriesRunOutBehindAReaderAndTheFailureNamesIt(throughPgBouncer: Bool) async throws {
-        let (database, folder) = try ordersDatabase()
+        let (database, folder) = try await ordersDatabase()
         let bouncer = throughPgBouncer ? try PgBouncer(in: database.server) : nil
         defer { bouncer?.stop() }
         let url = bouncer?.connectionString(database: database.name) ?? database.url
@@ -122,10 +122,10 @@ struct GovernorTrafficTests {
         #expect(line.contains("pid \(readerPID) (idle in transaction"), "\(line)")
         #expect(line.contains("application long-reader") && line.contains("SELECT count(*) FROM orders"), "\(line)")
         #expect(line.contains("waited behind it, the longest"), "\(line)")
-        #expect(try database.version() == 1)
-        #expect(try database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "0")
-        #expect(try database.sql("SELECT value->>'sqlstate' FROM schemagate_settings WHERE key = 'last_failure'") == "57014")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND NOT success") == "1")
+        #expect(try await database.version() == 1)
+        #expect(try await database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "0")
+        #expect(try await database.sql("SELECT value->>'sqlstate' FROM schemagate_settings WHERE key = 'last_failure'") == "57014")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND NOT success") == "1")
         #expect(load.everyClientSurvived, "\(load.output.all)")
         #expect(load.longest < Self.allowedWait, "longest pgbench transaction \(load.longest)s")
     }
@@ -134,7 +134,7 @@ struct GovernorTrafficTests {
     /// governor cancels it and says the migration itself blocks traffic; allow-blocking lets it run.
     @Test func aRewriteIsCancelledUnlessAllowedToBlock() async throws {
         let rows = 1_000_000
-        let (database, folder) = try ordersDatabase(rows: rows)
+        let (database, folder) = try await ordersDatabase(rows: rows)
         let rewrite = "ALTER TABLE orders ALTER COLUMN qty TYPE bigint;\nINSERT INTO audit (version) VALUES (2);\n"
         try rewrite.write(toFile: folder + "/0002_wide.up.sql", atomically: true, encoding: .utf8)
         var traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: rows), seconds: 6)
@@ -144,8 +144,8 @@ struct GovernorTrafficTests {
         var load = try await traffic.finished()
         #expect(cancelled.status == 70, "\(cancelled.all)")
         #expect(cancelled.stderr.contains("the migration itself blocks traffic"), "\(cancelled.stderr)")
-        #expect(try database.sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'qty'") == "integer")
-        #expect(try database.version() == 1)
+        #expect(try await database.sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'qty'") == "integer")
+        #expect(try await database.version() == 1)
         #expect(load.everyClientSurvived, "\(load.output.all)")
         #expect(load.longest < Self.allowedWait, "longest pgbench transaction \(load.longest)s")
 
@@ -156,8 +156,8 @@ struct GovernorTrafficTests {
                                                  "--max-block", "200ms", "--max-block-retries", "1"]).finished()
         load = try await traffic.finished()
         #expect(allowed.status == 0, "\(allowed.all)")
-        #expect(try database.sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'qty'") == "bigint")
-        #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+        #expect(try await database.sql("SELECT data_type FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'qty'") == "bigint")
+        #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
         #expect(load.everyClientSurvived, "\(load.output.all)")
         // It did block: traffic waited for the rewrite, which the governor let run.
         #expect(load.longest > Self.maxBlock, "longest pgbench transaction \(load.longest)s")
@@ -166,14 +166,14 @@ struct GovernorTrafficTests {
     /// A `CREATE INDEX CONCURRENTLY` that a session queues behind is cancelled midway: the INVALID
     /// index it leaves is dropped, the retry builds it, and the file's later statement runs once.
     @Test func aCancelledConcurrentIndexBuildLeavesNoInvalidIndex() async throws {
-        let (database, folder) = try ordersDatabase(rows: 1_000_000)
+        let (database, folder) = try await ordersDatabase(rows: 1_000_000)
         try "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY orders_qty_idx ON orders (qty, id);\nINSERT INTO audit (version) VALUES (2);\n"
             .write(toFile: folder + "/0002_index.up.sql", atomically: true, encoding: .utf8)
         try "-- schemagate: no-transaction\nDROP INDEX CONCURRENTLY IF EXISTS orders_qty_idx;\nDELETE FROM audit WHERE version = 2;\n"
             .write(toFile: folder + "/0002_index.down.sql", atomically: true, encoding: .utf8)
         let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--max-block", "200ms"])
         try await waitUntil(seconds: 30) {
-            try database.sql("SELECT count(*) FROM pg_stat_progress_create_index WHERE phase LIKE 'building index%' AND datname = current_database()") == "1"
+            try await database.sql("SELECT count(*) FROM pg_stat_progress_create_index WHERE phase LIKE 'building index%' AND datname = current_database()") == "1"
         }
         // A maintenance session (VACUUM, ANALYZE, another DDL) queues behind the build.
         let maintenance = try await Connection.connect(ConnectionString(database.url), applicationName: "maintenance")
@@ -184,27 +184,27 @@ struct GovernorTrafficTests {
         let result = await migrate.finished()
         #expect(result.status == 0, "\(result.all)")
         #expect(result.stderr.contains("cancelled our own statement in 0002_index"), "\(result.stderr)")
-        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0")
-        #expect(try database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = 'orders_qty_idx'::regclass AND indisvalid") == "1")
-        #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
-        #expect(try database.version() == 2)
-        #expect(try database.sql("SELECT value->'dirty' = 'null'::jsonb OR value->>'dirty' IS NULL FROM schemagate_settings WHERE key = 'schema_version'") == "t")
+        #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0")
+        #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = 'orders_qty_idx'::regclass AND indisvalid") == "1")
+        #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+        #expect(try await database.version() == 2)
+        #expect(try await database.sql("SELECT value->'dirty' = 'null'::jsonb OR value->>'dirty' IS NULL FROM schemagate_settings WHERE key = 'schema_version'") == "t")
     }
 
     /// The watching connection is terminated while the migration's statement runs: the statement
     /// is cancelled rather than left unwatched, and applied once after the watch is back.
     @Test func aLostWatchCancelsAndRetriesOnce() async throws {
-        let (database, folder) = try ordersDatabase()
+        let (database, folder) = try await ordersDatabase()
         try "INSERT INTO audit (version) VALUES (2);\nSELECT pg_sleep(2);\n".write(toFile: folder + "/0002_slow.up.sql", atomically: true, encoding: .utf8)
         let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--verbose"])
         try await waitUntil(seconds: 30) {
-            try database.sql("""
+            try await database.sql("""
                 SELECT count(*) FROM pg_stat_activity
                 WHERE query LIKE '%pg_sleep(2)%' AND state = 'active' AND pid <> pg_backend_pid() AND datname = current_database()
                 """) == "1"
         }
         // Materialized first: only the lease connection of this test's database is terminated.
-        let terminated = try database.sql("""
+        let terminated = try await database.sql("""
             WITH lease AS MATERIALIZED (
               SELECT pid FROM pg_stat_activity WHERE application_name = 'schemagate-lease' AND datname = current_database()
             )
@@ -214,15 +214,15 @@ struct GovernorTrafficTests {
         let result = await migrate.finished()
         #expect(result.status == 0, "\(result.all)")
         #expect(result.stderr.contains("watching connection was lost"), "\(result.stderr)")
-        #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND success") == "1")
-        #expect(try database.version() == 2)
+        #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND success") == "1")
+        #expect(try await database.version() == 2)
     }
 
     /// While a `CREATE INDEX CONCURRENTLY` builds on a large table, `/status` reports its phase and
     /// a percentage that rises, from pg_stat_progress_create_index as the watch reads it.
     @Test func statusShowsTheIndexBuildsPhaseAndRisingPercentage() async throws {
-        let (database, folder) = try ordersDatabase(rows: 1_000_000)
+        let (database, folder) = try await ordersDatabase(rows: 1_000_000)
         // An expression index: md5 per row keeps the build busy for a few seconds here.
         try "-- schemagate: no-transaction\nCREATE INDEX CONCURRENTLY orders_digest_idx ON orders (md5(id::text), md5(qty::text || id::text));\n"
             .write(toFile: folder + "/0002_index.up.sql", atomically: true, encoding: .utf8)
@@ -234,20 +234,20 @@ struct GovernorTrafficTests {
         let deadline = Date().addingTimeInterval(60)
         while Date() < deadline {
             try await Task.sleep(for: .milliseconds(50))
-            guard let answer = try? sockets.curl(daemon.socket, "/status"), answer.code != 0,
+            guard let answer = try? await sockets.curl(daemon.socket, "/status"), answer.code != 0,
                   let json = try? JSONSerialization.jsonObject(with: Data(answer.body.utf8)) as? [String: Any] else { continue }
             if json["state"] as? String == "ready" { break }
             if let progress = json["progress"] as? [String: Any], let phase = progress["phase"] as? String {
                 seen.append((phase, progress["percent"] as? Double ?? -1))
                 messages.append(json["message"] as? String ?? "")
-                if shown == nil { shown = try? schemagate(["status", "--socket", daemon.socket]).stdout }
+                if shown == nil { shown = try? await schemagate(["status", "--socket", daemon.socket]).stdout }
             }
         }
         #expect(await daemon.listener.waitFor { $0 == "READY=1" })
-        let metricsText = (try? sockets.curl(daemon.socket, "/metrics").body) ?? ""
+        let metricsText = await (try? sockets.curl(daemon.socket, "/metrics").body) ?? ""
         let output = await daemon.stop()
         #expect(output.status == 0, "\(output.all.suffix(1500))")
-        #expect(try database.version() == 2)
+        #expect(try await database.version() == 2)
         #expect(seen.contains { $0.phase.hasPrefix("building index") }, "\(seen)")
         let rising = zip(seen, seen.dropFirst()).contains { $0.phase == $1.phase && $0.percent >= 0 && $1.percent > $0.percent }
         #expect(rising, "no phase with a rising percentage in \(seen)")

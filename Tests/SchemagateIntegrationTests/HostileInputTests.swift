@@ -9,7 +9,7 @@ import Testing
 struct HostileInputTests {
     /// Every way a malformed URL reaches schemagate (flag, environment, credential file) fails
     /// with a usage error that names the URL but never shows the password.
-    @Test func malformedURLsNeverShowThePassword() throws {
+    @Test func malformedURLsNeverShowThePassword() async throws {
         let folder = try auditFolder(count: 1)
         let credentials = NSTemporaryDirectory() + "sg-credentials-" + UUID().uuidString.prefix(8)
         try FileManager.default.createDirectory(atPath: credentials, withIntermediateDirectories: true)
@@ -24,7 +24,7 @@ struct HostileInputTests {
         ]
         for url in urls {
             try url.write(toFile: credentials + "/database-url", atomically: true, encoding: .utf8)
-            let runs = [
+            let runs = await [
                 try schemagate(["migrate", "--database-url", url, "--migrations", folder]),
                 try schemagate(["migrate", "--migrations", folder], environment: ["SCHEMAGATE_DATABASE_URL": url]),
                 try schemagate(["migrate", "--migrations", folder], environment: ["CREDENTIALS_DIRECTORY": credentials]),
@@ -37,33 +37,33 @@ struct HostileInputTests {
             }
         }
         // What libpq's message says of an option name is kept, so the error still helps.
-        let unknown = try schemagate(["migrate", "--database-url", "host=localhost colour=blue", "--migrations", folder])
+        let unknown = try await schemagate(["migrate", "--database-url", "host=localhost colour=blue", "--migrations", folder])
         #expect(unknown.stderr.contains("invalid connection option \"colour\"") || unknown.stderr.contains("\"…\""), "\(unknown.stderr)")
     }
 
-    @Test func leasesTooShortOrTooLongAreUsageErrors() throws {
-        let database = try TestDatabase()
+    @Test func leasesTooShortOrTooLongAreUsageErrors() async throws {
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 1)
-        let before = try database.fingerprint()
+        let before = try await database.fingerprint()
         for lease in ["0s", "0", "500ms", "999ms"] {
-            let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lease", lease])
+            let result = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lease", lease])
             #expect(result.status == 2, "--lease \(lease): \(result.all)")
             #expect(result.stderr.contains("--lease") && result.stderr.contains("too short"), "\(result.stderr)")
         }
         for (option, value) in [("--lease", "99999999999999999"), ("--lock-wait", "1e400"), ("--ddl-lock-timeout", "9999999999h")] {
-            let result = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, option, value])
+            let result = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, option, value])
             #expect(result.status == 2, "\(option) \(value): \(result.all)")
             #expect(result.stderr.contains("\(option) '\(value)': not a duration"), "\(result.stderr)")
         }
-        #expect(try database.fingerprint() == before)
+        #expect(try await database.fingerprint() == before)
     }
 
     /// A settings row edited by hand is named, with what is wrong and what to do; nothing is
     /// applied over it.
-    @Test func handEditedRecordsAreNamedNotMisread() throws {
-        let database = try TestDatabase()
+    @Test func handEditedRecordsAreNamedNotMisread() async throws {
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 2)
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "1"]).status == 0)
         let cases: [(record: String, says: String)] = [
             (#"{"version": -3}"#, "the version is negative"),
             (#"{"version": 2.5}"#, "not a whole number"),
@@ -72,39 +72,39 @@ struct HostileInputTests {
             (#"{"dirty": null}"#, "no \"version\" field"),
         ]
         for (record, says) in cases {
-            try database.sql("UPDATE schemagate_settings SET value = '\(record)' WHERE key = 'schema_version'")
-            let before = try database.fingerprint()
+            try await database.sql("UPDATE schemagate_settings SET value = '\(record)' WHERE key = 'schema_version'")
+            let before = try await database.fingerprint()
             for command in ["migrate", "plan"] {
-                let result = try schemagate([command, "--database-url", database.url, "--migrations", folder])
+                let result = try await schemagate([command, "--database-url", database.url, "--migrations", folder])
                 #expect(result.status == 65, "\(record) \(command): \(result.all)")
                 #expect(result.stderr.contains("schema_version in \"public\".\"schemagate_settings\"") && result.stderr.contains(says),
                         "\(record): \(result.stderr)")
                 #expect(!result.stderr.contains("not valid JSON") || says == "not valid JSON", "\(result.stderr)")
             }
-            #expect(try database.fingerprint() == before)
+            #expect(try await database.fingerprint() == before)
         }
     }
 
     /// `unlock` can break a lock record it cannot read, and one whose numbers are absurd.
-    @Test func unlockBreaksGarbageAndAbsurdLockRecords() throws {
-        let database = try TestDatabase()
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", try auditFolder(count: 1)]).status == 0)
-        try database.sql(#"INSERT INTO schemagate_settings VALUES ('migration_lock', '{"owner": 7}')"#)
-        let refused = try schemagate(["unlock", "--database-url", database.url])
+    @Test func unlockBreaksGarbageAndAbsurdLockRecords() async throws {
+        let database = try await TestDatabase()
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", try auditFolder(count: 1)]).status == 0)
+        try await database.sql(#"INSERT INTO schemagate_settings VALUES ('migration_lock', '{"owner": 7}')"#)
+        let refused = try await schemagate(["unlock", "--database-url", database.url])
         #expect(refused.status == 65, "\(refused.all)")
         #expect(refused.stderr.contains("migration_lock") && refused.stderr.contains("unlock --force"), "\(refused.stderr)")
-        let forced = try schemagate(["unlock", "--force", "--database-url", database.url])
+        let forced = try await schemagate(["unlock", "--force", "--database-url", database.url])
         #expect(forced.status == 0, "\(forced.all)")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
 
-        try database.sql("""
+        try await database.sql("""
         INSERT INTO schemagate_settings VALUES ('migration_lock', jsonb_build_object('owner', 'x', 'host', 'h', 'pid', 1,
           'taken_at', -1e300, 'expires_at', 1e300, 'session_visible', false))
         """)
-        let alive = try schemagate(["unlock", "--database-url", database.url])
+        let alive = try await schemagate(["unlock", "--database-url", database.url])
         #expect(alive.status == 73, "\(alive.all)")
         #expect(alive.stderr.contains("looks alive"), "\(alive.stderr)")
-        #expect(try schemagate(["unlock", "--force", "--database-url", database.url]).status == 0)
-        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+        #expect(try await schemagate(["unlock", "--force", "--database-url", database.url]).status == 0)
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
     }
 }

@@ -37,23 +37,23 @@ struct LargeMigrationTests {
         return (folder, written)
     }
 
-    @Test func isValidatedAndAppliedInBoundedMemory() throws {
+    @Test func isValidatedAndAppliedInBoundedMemory() async throws {
         let (folder, bytes) = try largeFolder()
         defer { try? FileManager.default.removeItem(atPath: folder) }
         #expect(bytes > 50 * 1024 * 1024, "the file is \(bytes) bytes")
 
-        let validated = try schemagate(["validate", "--offline", "--migrations", folder])
+        let validated = try await schemagate(["validate", "--offline", "--migrations", folder])
         #expect(validated.status == 0, "\(validated.all.suffix(800))")
         #expect(validated.peakMemoryKilobytes > 0 && validated.peakMemoryKilobytes < Self.boundKilobytes,
                 "validate --offline peaked at \(validated.peakMemoryKilobytes / 1024) MiB for a \(bytes / 1024 / 1024) MiB file")
 
-        let database = try TestDatabase()
-        let migrated = try schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        let database = try await TestDatabase()
+        let migrated = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
         #expect(migrated.status == 0, "\(migrated.all.suffix(800))")
         #expect(migrated.peakMemoryKilobytes > 0 && migrated.peakMemoryKilobytes < Self.boundKilobytes,
                 "migrate peaked at \(migrated.peakMemoryKilobytes / 1024) MiB for a \(bytes / 1024 / 1024) MiB file")
-        #expect(try database.sql("SELECT count(*) FROM load") == String(Self.rows))
-        #expect(try database.sql("SELECT payload = 'row 7; -- not a comment /* nor this */ ' || repeat('padding ', 128) FROM load WHERE id = 7") == "t")
-        #expect(try database.version() == 1)
+        #expect(try await database.sql("SELECT count(*) FROM load") == String(Self.rows))
+        #expect(try await database.sql("SELECT payload = 'row 7; -- not a comment /* nor this */ ' || repeat('padding ', 128) FROM load WHERE id = 7") == "t")
+        #expect(try await database.version() == 1)
     }
 }

@@ -16,13 +16,13 @@ struct OperatorCommandTests {
 
     func waitForTheGate(_ database: TestDatabase) async throws {
         try await waitUntil(seconds: 120) {
-            try database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
+            try await database.sql("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted AND database = (SELECT oid FROM pg_database WHERE datname = current_database())") == "1"
         }
     }
 
     /// Up rows minus down rows of each version in history, as "version:net" (1 applied, 0 not).
-    func netHistory(_ database: TestDatabase) throws -> String {
-        try database.sql("""
+    func netHistory(_ database: TestDatabase) async throws -> String {
+        try await database.sql("""
         SELECT string_agg(version || ':' || net, ',' ORDER BY version) FROM (
           SELECT version, sum(CASE direction WHEN 'up' THEN 1 WHEN 'down' THEN -1 ELSE 0 END) AS net
           FROM schemagate_history WHERE success GROUP BY version) h
@@ -30,9 +30,9 @@ struct OperatorCommandTests {
     }
 
     @Test func aRollbackRacingThreeMigratesWaitsItsTurnAndNothingRunsTwice() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try gatedFolder()
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "2"]).status == 0)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "2"]).status == 0)
         let gate = try await StatusSocketTests.Gate(database)
         let holder = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--ddl-lock-timeout", "5m"])
         try await waitForTheGate(database)
@@ -43,10 +43,10 @@ struct OperatorCommandTests {
             try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "60s"])
         }
         try await waitUntil(seconds: 120) {
-            try Int(database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 5
+            try await Int(database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 5
         }
         try await Task.sleep(for: .milliseconds(500))
-        #expect(try database.version() == 2, "someone moved the version while the holder held the lock")
+        #expect(try await database.version() == 2, "someone moved the version while the holder held the lock")
         try await gate.open()
 
         let rolledBack = await rollback.finished()
@@ -57,25 +57,25 @@ struct OperatorCommandTests {
             #expect(output.status == 0, "\(output.all.suffix(1500))")
         }
         // The rollback ran after the holder had finished: its downs of 4 and 3 follow their ups.
-        #expect(try database.sql("""
+        #expect(try await database.sql("""
         SELECT string_agg(version || ':' || direction, ',' ORDER BY id) FROM schemagate_history WHERE success AND id >
           (SELECT max(id) FROM schemagate_history WHERE version = 2 AND direction = 'up')
         """).hasPrefix("3:up,4:up,4:down,3:down,2:down"))
         // Consistent, whichever order the race ended in: the version, the audit rows, the
         // tables and the history agree, and nothing ran twice.
-        let final = try database.version()
+        let final = try await database.version()
         #expect(final == 1 || final == 4, "ended at \(final)")
-        #expect(try database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == (1...final).map(String.init).joined(separator: ","))
-        #expect(try database.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'step_%'") == String(final - 1))
-        #expect(try netHistory(database) == (1...4).map { "\($0):\($0 <= final ? 1 : 0)" }.joined(separator: ","))
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
-        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+        #expect(try await database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == (1...final).map(String.init).joined(separator: ","))
+        #expect(try await database.sql("SELECT count(*) FROM pg_tables WHERE tablename LIKE 'step_%'") == String(final - 1))
+        #expect(try await netHistory(database) == (1...4).map { "\($0):\($0 <= final ? 1 : 0)" }.joined(separator: ","))
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE NOT success") == "0")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
     }
 
     @Test func repairWaitsForAHolderInsteadOfRefusing() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try gatedFolder()
-        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "2"]).status == 0)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "2"]).status == 0)
         // The repair's copy of the folder has an edited version 1 whose new checksum it accepts.
         let edited = try gatedFolder()
         let first = edited + "/0001_audit.up.sql"
@@ -85,10 +85,10 @@ struct OperatorCommandTests {
         try await waitForTheGate(database)
         let repair = try startSchemagate(["repair", "--database-url", database.url, "--migrations", edited, "--lock-wait", "60s"])
         try await waitUntil(seconds: 120) {
-            try Int(database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 3
+            try await Int(database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 3
         }
         try await Task.sleep(for: .milliseconds(1000))
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE direction = 'repair'") == "0", "repair ran while the holder held the lock")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE direction = 'repair'") == "0", "repair ran while the holder held the lock")
         try await gate.open()
 
         let repaired = await repair.finished()
@@ -99,9 +99,9 @@ struct OperatorCommandTests {
         #expect(migrated.status == 0, "\(migrated.all.suffix(1500))")
         // The repair came after the holder's migrations, under the lock; the edited folder is
         // now accepted as it is.
-        #expect(try database.sql("SELECT string_agg(version || ':' || direction, ',' ORDER BY id) FROM schemagate_history WHERE success") == "1:up,2:up,3:up,4:up,1:repair")
-        #expect(try database.version() == 4)
-        #expect(try schemagate(["validate", "--database-url", database.url, "--migrations", edited]).status == 0)
-        #expect(try database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
+        #expect(try await database.sql("SELECT string_agg(version || ':' || direction, ',' ORDER BY id) FROM schemagate_history WHERE success") == "1:up,2:up,3:up,4:up,1:repair")
+        #expect(try await database.version() == 4)
+        #expect(try await schemagate(["validate", "--database-url", database.url, "--migrations", edited]).status == 0)
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "0")
     }
 }

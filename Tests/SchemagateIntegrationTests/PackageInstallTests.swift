@@ -9,19 +9,19 @@ import Testing
 struct PackageInstallTests {
     let repository = URL(fileURLWithPath: exampleMigrations).deletingLastPathComponent().path
 
-    @Test func installsStartsAndRemovesCleanlyUnderARealSystemd() throws {
+    @Test func installsStartsAndRemovesCleanlyUnderARealSystemd() async throws {
         guard getuid() == 0 else {
             Issue.record("dpkg -i in a container booted with systemd-nspawn needs root; run scripts/test as root")
             return
         }
         let path = "/usr/sbin:/usr/bin:/sbin:/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? "")
         let started = Date()
-        let package = try ProcessRunner.run([repository + "/scripts/package"], environment: ["PATH": path, "HOME": NSHomeDirectory()])
+        let package = try await ProcessRunner.run([repository + "/scripts/package"], environment: ["PATH": path, "HOME": NSHomeDirectory()])
         try #require(package.status == 0, "\(package.all.suffix(3000))")
         let deb = repository + "/" + package.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
         print("scripts/package: \(deb) in \(Int(Date().timeIntervalSince(started)))s")
 
-        let result = try ProcessRunner.run(["/bin/bash", repository + "/scripts/lib/package-test.sh", deb, repository],
+        let result = try await ProcessRunner.run(["/bin/bash", repository + "/scripts/lib/package-test.sh", deb, repository],
                                            environment: ["PATH": path])
         print(result.stdout)
         #expect(result.status == 0, "\(result.all.suffix(3000))")

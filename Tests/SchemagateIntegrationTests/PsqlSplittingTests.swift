@@ -101,9 +101,9 @@ struct PsqlSplittingTests {
     ]
 
     @Test(arguments: corpus)
-    func statementsAreTheOnesPsqlSends(_ file: CorpusFile) throws {
-        let database = try TestDatabase()
-        let queries = try psqlQueries(for: file.sql, database: database)
+    func statementsAreTheOnesPsqlSends(_ file: CorpusFile) async throws {
+        let database = try await TestDatabase()
+        let queries = try await psqlQueries(for: file.sql, database: database)
         let psql = try #require(Self.statements(of: file.sql, sentAs: queries))
         #expect(!psql.isEmpty)
         #expect(SQLStatementSplitter.split(file.sql).map(\.text) == psql)
@@ -114,11 +114,11 @@ struct PsqlSplittingTests {
 
     /// The queries psql sends for `sql`, in order. stdin is /dev/null, which answers each
     /// single-step prompt with "go on"; query results go to /dev/null and errors do not stop psql.
-    private func psqlQueries(for sql: String, database: TestDatabase) throws -> [String] {
+    private func psqlQueries(for sql: String, database: TestDatabase) async throws -> [String] {
         let path = NSTemporaryDirectory() + "schemagate-split-" + UUID().uuidString.prefix(8) + ".sql"
         try sql.write(toFile: path, atomically: true, encoding: .utf8)
         defer { try? FileManager.default.removeItem(atPath: path) }
-        let output = try ProcessRunner.run([
+        let output = try await ProcessRunner.run([
             "/usr/bin/psql", "-X", "-q", "-s", "-v", "ON_ERROR_STOP=0", "-o", "/dev/null",
             "-h", database.server.socketDirectory, "-p", String(database.server.port), "-U", "postgres",
             "-d", database.name, "-f", path,

@@ -31,7 +31,7 @@ enum RawHTTP {
     }
 
     /// Reads until the peer closes or `timeout` passes; nil when it timed out with the peer still open.
-    static func readAll(_ fd: Int32, timeout: Duration) -> [UInt8]? {
+    static func readAll(_ fd: Int32, timeout: Duration) async -> [UInt8]? {
         var collected: [UInt8] = []
         var buffer = [UInt8](repeating: 0, count: 16384)
         let deadline = ContinuousClock.now + timeout
@@ -39,9 +39,10 @@ enum RawHTTP {
             let left = deadline - ContinuousClock.now
             guard left > .zero else { return nil }
             var entry = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
-            let ready = poll(&entry, 1, Int32(left / .milliseconds(1)) + 1)
+            // Never block the cooperative pool: poll without waiting, sleep between looks.
+            let ready = poll(&entry, 1, 0)
             if ready < 0 && errno == EINTR { continue }
-            guard ready > 0 else { continue }
+            guard ready > 0 else { try? await Task.sleep(for: .milliseconds(min(10, max(1, left / .milliseconds(1))))); continue }
             let count = read(fd, &buffer, buffer.count)
             if count < 0 && errno == EINTR { continue }
             if count <= 0 { return collected }
@@ -63,11 +64,11 @@ enum RawHTTP {
 
     /// Sends one request on each of `count` connections at once, then collects every response
     /// with poll(2) from this one thread: the status code per connection (nil: no answer).
-    static func concurrent(_ socketPath: String, path: String, count: Int, opened: () -> Void = {}, timeout: Duration) -> [Int?] {
+    static func concurrent(_ socketPath: String, path: String, count: Int, opened: () async -> Void = {}, timeout: Duration) async -> [Int?] {
         let descriptors = (0..<count).compactMap { _ in connect(socketPath) }
         defer { descriptors.forEach { close($0) } }
         for fd in descriptors { send(fd, request(path)) }
-        opened()
+        await opened()
         var responses = [[UInt8]](repeating: [], count: descriptors.count)
         var open = Set(descriptors.indices)
         var buffer = [UInt8](repeating: 0, count: 16384)
@@ -75,8 +76,9 @@ enum RawHTTP {
         while !open.isEmpty, ContinuousClock.now < deadline {
             let indices = Array(open)
             var entries = indices.map { pollfd(fd: descriptors[$0], events: Int16(POLLIN), revents: 0) }
-            let ready = poll(&entries, nfds_t(entries.count), 200)
-            guard ready > 0 else { continue }
+            // Never block the cooperative pool: poll without waiting, sleep between looks.
+            let ready = poll(&entries, nfds_t(entries.count), 0)
+            guard ready > 0 else { try? await Task.sleep(for: .milliseconds(10)); continue }
             for (slot, entry) in entries.enumerated() where entry.revents != 0 {
                 let index = indices[slot]
                 let count = read(entry.fd, &buffer, buffer.count)

@@ -17,10 +17,10 @@ struct ReconnectOnReloadTests {
         // A cluster of its own: the test changes the password of the server's `app` role.
         let server = try PostgresServer.dedicated()
         defer { server.stop() }
-        let database = try TestDatabase(on: server)
+        let database = try await TestDatabase(on: server)
         // Made up for this run, for a cluster that lives as long as the test.
         let rotated = "rotated-\(UUID().uuidString.prefix(12))", wrong = "wrong-\(UUID().uuidString.prefix(12))"
-        try database.sql("ALTER DATABASE \(database.name) OWNER TO app")
+        try await database.sql("ALTER DATABASE \(database.name) OWNER TO app")
         let credentials = try makeFolder([:])
         let passfile = credentials + "/pgpass"
         func useCredential(_ password: String) throws {
@@ -46,34 +46,34 @@ struct ReconnectOnReloadTests {
         let daemon = try startSchemagate(["daemon", "--migrations", folder, "--state-file", state, "--watch-interval", "200ms"],
                                          environment: ["CREDENTIALS_DIRECTORY": credentials, "NOTIFY_SOCKET": listener.path])
         #expect(await listener.waitFor { $0 == "READY=1" })
-        func reload() throws -> ProcessOutput {
-            try schemagate(["reload", "--pid", "\(daemon.pid)", "--state-file", state, "--timeout", "60s"])
+        func reload() async throws -> ProcessOutput {
+            try await schemagate(["reload", "--pid", "\(daemon.pid)", "--state-file", state, "--timeout", "60s"])
         }
 
         // The procedure: the role's new password first (open sessions keep working), then the
         // credential, then a reload.
-        try database.sql("ALTER ROLE app PASSWORD '\(rotated)'")
+        try await database.sql("ALTER ROLE app PASSWORD '\(rotated)'")
         try useCredential(rotated)
         try addMigration(2)
-        let reloaded = try reload()
+        let reloaded = try await reload()
         #expect(reloaded.status == 0, "\(reloaded.all)")
-        #expect(try database.version() == 2)
+        #expect(try await database.version() == 2)
         // Every session the daemon opens from now on uses the new password: end them all, and
         // the next reload still migrates.
-        try database.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'")
+        try await database.sql("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = 'app'")
         try addMigration(3)
-        let again = try reload()
+        let again = try await reload()
         #expect(again.status == 0, "\(again.all)")
-        #expect(try database.version() == 3)
+        #expect(try await database.version() == 3)
 
         // A credential that the server refuses: the reload says so (77) and does nothing; the
         // daemon keeps its working connection and stays up.
         try useCredential(wrong)
         try addMigration(4)
-        let refused = try reload()
+        let refused = try await reload()
         #expect(refused.status == 77, "\(refused.all)")
         #expect(refused.stderr.contains("still using the previous one") && refused.stderr.contains("authentication refused"), "\(refused.stderr)")
-        #expect(try database.version() == 3)
+        #expect(try await database.version() == 3)
         #expect(kill(daemon.pid, 0) == 0, "the daemon left")
 
         daemon.signal(SIGTERM)

@@ -7,7 +7,7 @@ import Testing
 @Suite("status socket under a storm of clients")
 struct StatusStressTests {
     @Test func clientsAcrossStateChangesAlwaysGetAnAnswer() async throws {
-        let database = try TestDatabase()
+        let database = try await TestDatabase()
         let folder = try auditFolder(count: 2, extra: [
             "0003_slow.up.sql": "SELECT pg_sleep(2);\nCREATE TABLE slow (id int);\n",
         ])
@@ -15,7 +15,7 @@ struct StatusStressTests {
         let daemons = try sockets.map { socket in
             try startSchemagate(["daemon", "--database-url", database.url, "--migrations", folder, "--socket", socket])
         }
-        try await waitUntil(seconds: 30) { sockets.allSatisfy { FileManager.default.fileExists(atPath: $0) } }
+        try await waitUntil(seconds: 120) { sockets.allSatisfy { FileManager.default.fileExists(atPath: $0) } }
         // Clients run from before the migration ends until after all are ready: waiting,
         // migrating and ready states, and the transitions between them.
         let outputs = await withTaskGroup(of: [ProcessOutput].self) { group in
@@ -44,9 +44,9 @@ struct StatusStressTests {
         let broken = outputs.filter { !($0.status == 0 || $0.status == 3) || $0.all.contains("went away") || $0.all.contains("closed") }
         #expect(broken.isEmpty, "\(broken.count) calls got no status; first: \(broken.first?.all ?? "")")
         #expect(outputs.contains { $0.stdout.contains("ready") })
-        try await waitUntil(seconds: 30) { try database.version() == 3 }
+        try await waitUntil(seconds: 120) { try await database.version() == 3 }
         for daemon in daemons { daemon.signal(SIGTERM) }
         for daemon in daemons { #expect(await daemon.finished().status == 0) }
-        #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 3 AND direction = 'up'") == "1")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE version = 3 AND direction = 'up'") == "1")
     }
 }

@@ -15,8 +15,8 @@ let schemagateBinary: String = {
 }()
 
 /// Runs `schemagate` with a clean environment (no SCHEMAGATE_* or PG* leaking in from outside).
-func schemagate(_ arguments: [String], environment: [String: String] = [:]) throws -> ProcessOutput {
-    try ProcessRunner.run([schemagateBinary] + arguments, environment: baseEnvironment.merging(environment) { $1 })
+func schemagate(_ arguments: [String], environment: [String: String] = [:]) async throws -> ProcessOutput {
+    try await ProcessRunner.run([schemagateBinary] + arguments, environment: baseEnvironment.merging(environment) { $1 })
 }
 
 func startSchemagate(_ arguments: [String], environment: [String: String] = [:]) throws -> RunningProcess {
@@ -31,9 +31,9 @@ struct TestDatabase {
     let url: String
     let name: String
 
-    init(on server: PostgresServer? = nil) throws {
+    init(on server: PostgresServer? = nil) async throws {
         self.server = try server ?? PostgresServer.shared()
-        url = try self.server.createDatabase()
+        url = try await self.server.createDatabase()
         name = url.split(separator: " ").first { $0.hasPrefix("dbname=") }!.dropFirst("dbname=".count).description
     }
 
@@ -48,33 +48,34 @@ struct TestDatabase {
         TestDatabase(existing: name, on: server)
     }
 
-    func sql(_ statement: String) throws -> String {
-        try server.psql(name, statement)
+    @discardableResult
+    func sql(_ statement: String) async throws -> String {
+        try await server.psql(name, statement)
     }
 
     /// Every user table and schemagate's rows, to prove that a bad input changed nothing.
-    func fingerprint(settingsTable: String = "schemagate_settings") throws -> String {
-        let tables = try sql("""
+    func fingerprint(settingsTable: String = "schemagate_settings") async throws -> String {
+        let tables = try await sql("""
         SELECT coalesce(string_agg(format('%s.%s', table_schema, table_name), ',' ORDER BY 1), '')
         FROM information_schema.tables WHERE table_schema NOT IN ('pg_catalog', 'information_schema')
         """)
-        let rows = (try? sql("SELECT string_agg(key || '=' || value::text, ',' ORDER BY key) FROM \(settingsTable) WHERE key <> 'migration_lock'")) ?? ""
-        let history = (try? sql("SELECT count(*) FROM schemagate_history")) ?? ""
+        let rows = (try? await sql("SELECT string_agg(key || '=' || value::text, ',' ORDER BY key) FROM \(settingsTable) WHERE key <> 'migration_lock'")) ?? ""
+        let history = (try? await sql("SELECT count(*) FROM schemagate_history")) ?? ""
         return [tables, rows, history].joined(separator: "|")
     }
 
     /// The user schema as pg_dump prints it, schemagate's own tables (and `excluding`, e.g. another
     /// tool's history table) left out, without comments and the random `\restrict` key of newer
     /// pg_dump releases.
-    func schemaDump(excluding: [String] = []) throws -> String {
-        let dump = try ProcessRunner.run(["/usr/lib/postgresql/15/bin/pg_dump", "--schema-only", "--no-owner", "--exclude-table=schemagate_*"]
+    func schemaDump(excluding: [String] = []) async throws -> String {
+        let dump = try await ProcessRunner.run(["/usr/lib/postgresql/15/bin/pg_dump", "--schema-only", "--no-owner", "--exclude-table=schemagate_*"]
                                          + excluding.map { "--exclude-table=\($0)" } + ["--dbname=\(url)"])
         #expect(dump.status == 0, "\(dump.all)")
         return dump.stdout.split(separator: "\n").filter { !$0.hasPrefix("--") && !$0.hasPrefix("\\restrict") && !$0.hasPrefix("\\unrestrict") }.joined(separator: "\n")
     }
 
-    func version(table: String = "schemagate_settings") throws -> Int {
-        Int(try sql("SELECT value->>'version' FROM \(table) WHERE key = 'schema_version'")) ?? -1
+    func version(table: String = "schemagate_settings") async throws -> Int {
+        Int(try await sql("SELECT value->>'version' FROM \(table) WHERE key = 'schema_version'")) ?? -1
     }
 }
 
@@ -110,10 +111,10 @@ let exampleMigrations: String = {
 }()
 
 /// Polls `condition` (errors count as false) every 20ms for up to `seconds`.
-func waitUntil(seconds: Double = 10, _ condition: () throws -> Bool) async throws {
+func waitUntil(seconds: Double = 30, _ condition: () async throws -> Bool) async throws {
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
-        if (try? condition()) == true { return }
+        if (try? await condition()) == true { return }
         try await Task.sleep(for: .milliseconds(20))
     }
     Issue.record("condition not met within \(seconds)s")
