@@ -17,6 +17,12 @@ public struct StoreConfiguration: Sendable {
 
     /// The shortest lease the renewer (every third of it, on its own connection) can keep.
     public static let shortestLease: Duration = .seconds(1)
+    /// The longest lease and `--ddl-lock-timeout`. Both become PostgreSQL timeouts in whole
+    /// milliseconds, which stop at 2^31-1 (about 596 h): a longer one would be refused by the
+    /// server only once a migration had begun. A day is far beyond any sensible value.
+    public static let longestTimeout: Duration = .seconds(24 * 3600)
+    /// The shortest `--ddl-lock-timeout`: 0 would mean no `lock_timeout` at all to PostgreSQL.
+    public static let shortestDDLLockTimeout: Duration = .milliseconds(10)
 
     public init(
         schema: String = "public", settingsTable: String = "schemagate_settings",

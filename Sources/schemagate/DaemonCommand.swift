@@ -72,7 +72,8 @@ struct DaemonCommand: AsyncParsableCommand {
             ),
             migrationsPath: folder.path,
             onRegression: policy,
-            watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2)),
+            watchInterval: try duration("watch-interval", watchInterval, default: .seconds(2), within: .milliseconds(100)...(.seconds(3600)),
+                                        why: "the version is re-read that often; 0 would query without pause"),
             stateFile: (stateFile ?? Environment.value(forOption: "state-file") ?? StateFile.defaultPath).map(StateFile.init(path:)),
             // On reload the URL is read again, so that a rotated password (a new credential file,
             // or a passfile libpq reads) is taken up without restarting the sidecar.
@@ -81,7 +82,8 @@ struct DaemonCommand: AsyncParsableCommand {
         )
         let server = StatusServer(
             configuration: .init(socket: try claimSocket(), http: try listenAddress(),
-                                 idleTimeout: try duration("client-timeout", clientTimeout, default: .seconds(10))),
+                                 idleTimeout: try duration("client-timeout", clientTimeout, default: .seconds(10), within: .milliseconds(100)...(.seconds(3600)),
+                                                          why: "a status connection that sends nothing is closed after it; 0 would close every one at once")),
             board: StatusBoard(DaemonStatus(instance: identity.id, host: identity.host, pid: identity.pid, now: Date())),
             metrics: DaemonMetrics(), logger: logger
         )

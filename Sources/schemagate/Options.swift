@@ -70,11 +70,16 @@ struct LockingOptions: ParsableArguments {
         guard lease >= StoreConfiguration.shortestLease else {
             throw CommandFailure(.usage, "--lease '\(DurationParser.format(lease))': too short; give at least \(DurationParser.format(StoreConfiguration.shortestLease)) (it is renewed every third of it), e.g. 15s")
         }
+        guard lease <= StoreConfiguration.longestTimeout else {
+            throw CommandFailure(.usage, "--lease '\(DurationParser.format(lease))': too long; give at most \(DurationParser.format(StoreConfiguration.longestTimeout)) (a dead holder's lock lasts that long), e.g. 15s")
+        }
         return lease
     }
 
     func ddlLockTimeoutDuration() throws -> Duration {
-        try duration("ddl-lock-timeout", ddlLockTimeout, default: Self.defaultDDLLockTimeout)
+        try duration("ddl-lock-timeout", ddlLockTimeout, default: Self.defaultDDLLockTimeout,
+                     within: StoreConfiguration.shortestDDLLockTimeout...StoreConfiguration.longestTimeout,
+                     why: "it is each migration's lock_timeout, and 0 would mean none")
     }
 
     /// `--max-block` and `--max-block-retries`, refused (exit 2) before any connection is opened.
@@ -149,6 +154,17 @@ func duration(_ option: String, _ value: String?, default fallback: Duration, en
     guard let text = value ?? Environment.value(forOption: environment ?? option) else { return fallback }
     guard let parsed = DurationParser.parse(text) else {
         throw CommandFailure(.usage, "--\(option) '\(text)': not a duration from 0 to \(DurationParser.format(DurationParser.longest)); write it as 500ms, 30s, 5m or 1h")
+    }
+    return parsed
+}
+
+/// A duration option that only makes sense within `range` (`why` says what it is used for),
+/// refused with one line before anything is opened.
+func duration(_ option: String, _ value: String?, default fallback: Duration, within range: ClosedRange<Duration>,
+              why: String) throws -> Duration {
+    let parsed = try duration(option, value, default: fallback)
+    guard range.contains(parsed) else {
+        throw CommandFailure(.usage, "--\(option) '\(DurationParser.format(parsed))': out of range; give \(DurationParser.format(range.lowerBound)) to \(DurationParser.format(range.upperBound)) (\(why))")
     }
     return parsed
 }

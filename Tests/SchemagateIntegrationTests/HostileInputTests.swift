@@ -50,6 +50,22 @@ struct HostileInputTests {
             #expect(result.status == 2, "--lease \(lease): \(result.all)")
             #expect(result.stderr.contains("--lease") && result.stderr.contains("too short"), "\(result.stderr)")
         }
+        // PostgreSQL takes these as timeouts in whole milliseconds, up to about 596 h: a longer
+        // one used to be refused by the server only after "applying …" (exit 2, lock row left).
+        for (option, value, words) in [("--lease", "8000h", "too long"), ("--ddl-lock-timeout", "8000h", "out of range"),
+                                       ("--ddl-lock-timeout", "0s", "out of range")] {
+            let result = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, option, value])
+            #expect(result.status == 2, "\(option) \(value): \(result.all)")
+            #expect(result.stderr.contains(option) && result.stderr.contains(words), "\(result.stderr)")
+            #expect(!result.stderr.contains("applying"), "\(result.stderr)")
+        }
+        // A daemon whose watch would query without pause, or whose socket would close every
+        // connection at once, is refused before it connects.
+        for (option, value) in [("--watch-interval", "0s"), ("--client-timeout", "0s"), ("--client-timeout", "2h")] {
+            let result = try await schemagate(["daemon", "--database-url", database.url, "--migrations", folder, option, value])
+            #expect(result.status == 2, "\(option) \(value): \(result.all)")
+            #expect(result.stderr.contains("\(option) '") && result.stderr.contains("out of range"), "\(result.stderr)")
+        }
         for (option, value) in [("--lease", "99999999999999999"), ("--lock-wait", "1e400"), ("--ddl-lock-timeout", "9999999999h")] {
             let result = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, option, value])
             #expect(result.status == 2, "\(option) \(value): \(result.all)")
