@@ -111,7 +111,10 @@ struct FleetTests {
             let folder = try auditFolder(count: 1, extra: extra)
             let holder = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder])
             try await waitUntil { try await database.sql("SELECT value->'dirty'->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2" }
-            try await Task.sleep(for: .milliseconds(200))
+            // Past the index build, inside the sleep: half of the migration is done.
+            try await waitUntil(seconds: 60) {
+                try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(5)%'") == "1"
+            }
             holder.signal(SIGKILL)
             _ = await holder.finished()
             #expect(try await database.sql("SELECT value->'dirty'->>'version' FROM schemagate_settings WHERE key = 'schema_version'") == "2")
@@ -140,7 +143,10 @@ struct FleetTests {
         let lease = ["--lease", "2s"]
         let paused = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder] + lease)
         try await waitUntil { try await database.version() >= 2 }
-        try await Task.sleep(for: .milliseconds(100))
+        // Inside a later migration's sleep, so the pause lands mid-transaction.
+        try await waitUntil(seconds: 60) {
+            try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(0.5)%'") == "1"
+        }
         paused.signal(SIGSTOP)
         // A COMMIT already on its way when the signal landed settles before counting.
         try await Task.sleep(for: .milliseconds(300))
