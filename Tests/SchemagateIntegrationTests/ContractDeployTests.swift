@@ -110,7 +110,7 @@ struct ContractDeployTests {
     }
 
     func contractAppliedAt(_ database: TestDatabase) async throws -> Double? {
-        await Double(try database.sql("SELECT extract(epoch FROM started_at)::float8 FROM schemagate_history WHERE version = 3 AND direction = 'up' AND success"))
+        Double(try await database.sql("SELECT extract(epoch FROM started_at)::float8 FROM schemagate_history WHERE version = 3 AND direction = 'up' AND success"))
     }
 
     /// Direct, and through PgBouncer in transaction pooling (daemons and load clients alike): the

@@ -151,7 +151,7 @@ struct FleetTests {
         // A COMMIT already on its way when the signal landed settles before counting.
         try await Task.sleep(for: .milliseconds(300))
         let pausedInstance = try await database.sql("SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'")
-        let appliedBeforePause = await Int(try database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
+        let appliedBeforePause = Int(try await database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
 
         let successor = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder] + lease)
         let successorOutput = await successor.finished()
@@ -165,7 +165,7 @@ struct FleetTests {
         #expect(resumed.status == 0, "\(resumed.all.suffix(1500))")
         #expect(resumed.stderr.contains("interrupted while holding the migration lock"), "\(resumed.all.suffix(1500))")
         #expect(successorOutput.stderr.contains("ended the session of the former holder"), "\(successorOutput.all.suffix(1500))")
-        let appliedAfter = await Int(try database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
+        let appliedAfter = Int(try await database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
         #expect(appliedAfter == appliedBeforePause, "the paused holder applied \(appliedAfter - appliedBeforePause) after the pause")
         try await expectExactlyOnce(database, upTo: 5)
     }

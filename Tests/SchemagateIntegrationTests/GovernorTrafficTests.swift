@@ -47,7 +47,7 @@ struct GovernorTrafficTests {
     }
 
     func epoch(_ database: TestDatabase, _ sql: String) async throws -> Double {
-        await Double(try database.sql("SELECT extract(epoch FROM (\(sql)))")) ?? .nan
+        Double(try await database.sql("SELECT extract(epoch FROM (\(sql)))")) ?? .nan
     }
 
     /// A reader holds its transaction open for 5 s while the migration adds a column. With the

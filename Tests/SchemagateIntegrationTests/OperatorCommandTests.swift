@@ -43,7 +43,7 @@ struct OperatorCommandTests {
             try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "60s"])
         }
         try await waitUntil(seconds: 120) {
-            try await Int(database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 5
+            Int(try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 5
         }
         try await Task.sleep(for: .milliseconds(500))
         #expect(try await database.version() == 2, "someone moved the version while the holder held the lock")
@@ -85,7 +85,7 @@ struct OperatorCommandTests {
         try await waitForTheGate(database)
         let repair = try startSchemagate(["repair", "--database-url", database.url, "--migrations", edited, "--lock-wait", "60s"])
         try await waitUntil(seconds: 120) {
-            try await Int(database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 3
+            Int(try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'schemagate'")) ?? 0 >= 3
         }
         try await Task.sleep(for: .milliseconds(1000))
         #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE direction = 'repair'") == "0", "repair ran while the holder held the lock")
