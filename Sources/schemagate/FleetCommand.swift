@@ -14,6 +14,7 @@ struct FleetCommand: AsyncParsableCommand {
     @OptionGroup var database: DatabaseOptions
     @Option(help: ArgumentHelp("Migrations folder whose pending contract migrations to explain (default ./migrations; optional).", valueName: "dir"))
     var migrations: String?
+    @Flag(help: "Print JSON.") var json = false
 
     func run() async throws {
         let store = try await database.openStore()
@@ -21,12 +22,21 @@ struct FleetCommand: AsyncParsableCommand {
         let view: FleetView
         do {
             guard try await store.fleetTableExists() else {
-                print("no live instances registered")
+                if json { try printJSON(FleetJSON()) } else { print("no live instances registered") }
                 return
             }
             view = try await store.fleetView(beat: nil)
         } catch {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
+        }
+        let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
+        let waits = (try? MigrationFolder.load(path: path)).map { folder in
+            ContractGate(migrations: folder.migrations, applied: view.version, target: folder.highestVersion ?? 0,
+                         others: view.holdingMembers, appliedContracts: view.appliedContracts).waits
+        }
+        if json {
+            try printJSON(FleetJSON(view: view, waits: waits))
+            return
         }
         if view.members.isEmpty {
             print("no live instances registered")
@@ -38,10 +48,12 @@ struct FleetCommand: AsyncParsableCommand {
                 print("\(member.release.padded(16)) \(String(member.target).leftPadded(6))  \((view.states[member.instanceID] ?? "").padded(12)) \(age.leftPadded(9))  \(member.label)\(unit) \(member.instanceID)")
             }
         }
-        let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
-        guard let folder = try? MigrationFolder.load(path: path) else { return }
-        let gate = ContractGate(migrations: folder.migrations, applied: view.version, target: folder.highestVersion ?? 0,
-                                others: view.holdingMembers, appliedContracts: view.appliedContracts)
-        for wait in gate.waits { print(wait.description) }
+        for wait in waits ?? [] { print(wait.description) }
+    }
+
+    private func printJSON(_ value: FleetJSON) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        print(String(decoding: try encoder.encode(value), as: UTF8.self))
     }
 }

@@ -221,6 +221,17 @@ struct ContractDeployTests {
         #expect(json.stdout.contains(#""contract_waits":[{"holders":["#) && json.stdout.contains("(release A, target 1)"), "\(json.stdout)")
         let metrics = try await ProcessRunner.run(["/usr/bin/curl", "-s", "--unix-socket", new.socket, "http://localhost/metrics"])
         #expect(metrics.stdout.contains("schemagate_contract_waits 1") && metrics.stdout.contains("schemagate_fleet_live_instances 2"), "\(metrics.stdout)")
+        // `fleet --json` says the same, for scripts: both instances, and 0003 held back by A alone.
+        let fleetJSON = try await schemagate(["fleet", "--database-url", database.url, "--migrations", try makeFolder(Self.releaseB), "--json"])
+        #expect(fleetJSON.status == 0, "\(fleetJSON.all)")
+        let registry = try JSONSerialization.jsonObject(with: Data(fleetJSON.stdout.utf8)) as? [String: Any]
+        let instances = registry?["instances"] as? [[String: Any]] ?? []
+        #expect(registry?["version"] as? Int == 2)
+        #expect(Set(instances.compactMap { $0["release"] as? String }) == ["A", "B"], "\(fleetJSON.stdout)")
+        #expect(Set(instances.compactMap { $0["pid"] as? Int }) == [Int(old.process.pid), Int(new.process.pid)], "\(fleetJSON.stdout)")
+        let oldID = instances.first { $0["release"] as? String == "A" }?["instance"] as? String
+        let held = registry?["contract_waits"] as? [[String: Any]] ?? []
+        #expect(held.count == 1 && held.first?["version"] as? Int == 3 && held.first?["waits_for"] as? [String] == [oldID].compactMap { $0 }, "\(fleetJSON.stdout)")
         let killed = Date()
         old.process.signal(SIGKILL)
         _ = await old.process.finished()
