@@ -137,7 +137,9 @@ public struct Sidecar: Service {
             var incompatible = !compatible
             var contractFailed = false
             var reportedWaits: [ContractGate.Wait]?
-            var lastCheck = ContinuousClock.now
+            // The first tick beats at once: the row was written while we waited or migrated, and
+            // `schemagate fleet` should say "ready" within a tick of READY=1, not an interval later.
+            var lastCheck = ContinuousClock.now - interval
             for await trigger in triggers {
                 heartbeat.beat()
                 if case .tick = trigger {
