@@ -137,7 +137,7 @@ struct FleetTests {
         var extra: [String: String] = [:]
         for version in 2...5 {
             extra[String(format: "%04d_step_%d.up.sql", version, version)] =
-                "CREATE TABLE step_\(version) (id int);\nSELECT pg_sleep(0.5);\nINSERT INTO audit (version) VALUES (\(version));\n"
+                "CREATE TABLE step_\(version) (id int);\nSELECT pg_sleep(1);\nINSERT INTO audit (version) VALUES (\(version));\n"
         }
         let folder = try auditFolder(count: 5, extra: extra)
         let lease = ["--lease", "2s"]
@@ -145,7 +145,7 @@ struct FleetTests {
         try await waitUntil { try await database.version() >= 2 }
         // Inside a later migration's sleep, so the pause lands mid-transaction.
         try await waitUntil(seconds: 60) {
-            try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(0.5)%'") == "1"
+            try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(1);%'") == "1"
         }
         paused.signal(SIGSTOP)
         // A COMMIT already on its way when the signal landed settles before counting.
@@ -177,15 +177,15 @@ struct FleetTests {
         var extra: [String: String] = [:]
         for version in 2...6 {
             extra[String(format: "%04d_step_%d.up.sql", version, version)] =
-                "CREATE TABLE step_\(version) (id int);\nSELECT pg_sleep(0.3);\nINSERT INTO audit (version) VALUES (\(version));\n"
+                "CREATE TABLE step_\(version) (id int);\nSELECT pg_sleep(0.5);\nINSERT INTO audit (version) VALUES (\(version));\n"
         }
         let folder = try auditFolder(count: 6, extra: extra)
         let processes = try (0..<10).map { _ in
             try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "60s"])
         }
-        // Restart while a holder is inside a migration and the others wait.
+        // Restart while a holder holds the lock (about 2.5 s of migrations) and the others wait.
         try await waitUntil(seconds: 60) {
-            try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid() AND query LIKE '%pg_sleep(0.3)%'") == "1"
+            try await database.sql("SELECT count(*) FROM schemagate_settings WHERE key = 'migration_lock'") == "1"
         }
         try await database.server.restart()
         var outputs: [ProcessOutput] = []

@@ -67,18 +67,28 @@ struct RollbackTests {
     /// meanwhile waits for it instead of "taking over from a dead holder" mid-rollback.
     @Test func aSlowRollbackKeepsItsLease() async throws {
         let database = try await TestDatabase()
+        // The down file waits at a gate the test holds, so the rollback lasts exactly as long as
+        // the test needs: past its lease, and past the start of a `migrate`.
+        let gate = try await StatusSocketTests.Gate(database)
         let folder = try auditFolder(count: 3, extra: [
-            "0002_step_2.down.sql": "SELECT pg_sleep(4);\nDROP TABLE step_2;\nDELETE FROM audit WHERE version = 2;\n",
+            "0002_step_2.down.sql": StatusSocketTests.Gate.sql + "DROP TABLE step_2;\nDELETE FROM audit WHERE version = 2;\n",
         ])
         #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--target", "2"]).status == 0)
         let lease = ["--lease", "1s"]
-        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder] + lease)
-        // Once the rollback is inside its slow down file, let more than its lease pass.
+        // The gate is a lock wait: --ddl-lock-timeout (lock_timeout) must outlast it.
+        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder,
+                                            "--ddl-lock-timeout", "5m"] + lease)
         try await waitUntil(seconds: 60) {
-            try await database.sql("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND state = 'active' AND query LIKE 'SELECT pg_sleep(4)%'") == "1"
+            try await database.sql("""
+            SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 4242 AND NOT granted
+              AND database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            """) == "1"
         }
+        // More than its lease passes inside the down file; then a migrate arrives and waits.
         try await Task.sleep(for: .milliseconds(1500))
         let migrate = try startSchemagate(["migrate", "--database-url", database.url, "--migrations", folder, "--lock-wait", "30s"] + lease)
+        try await Task.sleep(for: .milliseconds(1500))
+        try await gate.open()
         let rolledBack = await rollback.finished()
         let migrated = await migrate.finished()
         #expect(rolledBack.status == 0, "\(rolledBack.all)")
