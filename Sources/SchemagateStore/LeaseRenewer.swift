@@ -5,15 +5,14 @@ import SchemagateCore
 /// Keeps the lock's lease fresh from a connection of its own while the holder's connection is
 /// busy running a (possibly long) migration. Stops when cancelled or when the record is not ours.
 /// With a governor watch it is also the governor's eyes: while a migration statement runs it
-/// samples the locks around that statement's backend every `sampleInterval`.
+/// samples the locks around that statement's backend (every 50 ms, 20 ms while it makes someone
+/// wait: `GovernorWatch.nextLook`).
 public struct LeaseRenewer: Sendable {
     let configuration: Migrator.Configuration
     let owner: String
     let logger: Logger
     let watch: GovernorWatch?
 
-    /// How often the locks are sampled while a governed statement runs.
-    static let sampleInterval: Duration = .milliseconds(50)
     /// The application_name of the lease (and watching) connection.
     public static let applicationName = "schemagate-lease"
 
@@ -38,7 +37,7 @@ public struct LeaseRenewer: Sendable {
         // Without a watch nothing needs the connection before the first renewal.
         var first = watch != nil
         while !Task.isCancelled {
-            if !first { try? await Task.sleep(for: watch == nil ? renewal : Self.sampleInterval) }
+            if !first { try? await Task.sleep(for: watch?.nextLook ?? renewal) }
             first = false
             if Task.isCancelled { break }
             do {
