@@ -261,4 +261,47 @@ struct GovernorTrafficTests {
             #expect(metrics.contains(name), "\(name) missing from /metrics")
         }
     }
+
+    /// While the migration queues behind a real long reader, `/status`, `STATUS=` and
+    /// `schemagate status` say which table it waits for and name the reader's own backend pid,
+    /// its state and its application; once the reader ends the migration applies, once.
+    @Test func progressNamesTheBackendTheMigrationWaitsFor() async throws {
+        let (database, folder) = try ordersDatabase()
+        // allow-blocking: with no traffic nobody waits behind it anyway; this keeps it queued.
+        try "-- schemagate: allow-blocking\nALTER TABLE orders ADD COLUMN note text;\nINSERT INTO audit (version) VALUES (2);\n"
+            .write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
+        let (reader, readerPID) = try await longReader(database)
+        let sockets = StatusSocketTests()
+        let daemon = try sockets.startDaemon(database, folder: folder, extra: ["--ddl-lock-timeout", "60s", "--lock-wait", "90s"])
+        let wording = "waiting for lock on orders held by pid \(readerPID) (idle in transaction"
+        var progress: [String: Any]?
+        var message = ""
+        var shown = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, progress == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            guard let answer = try? sockets.curl(daemon.socket, "/status"), answer.code == 200 else { continue }
+            let json = sockets.json(answer.body)
+            guard let seen = json["progress"] as? [String: Any], seen["waiting_for"] is String else { continue }
+            progress = seen
+            message = json["message"] as? String ?? ""
+            shown = (try? schemagate(["status", "--socket", daemon.socket]).stdout) ?? ""
+        }
+        // The reader is still open: the migration cannot have gone past its lock.
+        #expect(try database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "0")
+        let inStatus = daemon.listener.lines.contains { $0.hasPrefix("STATUS=") && $0.contains(wording) }
+        try await reader.query("COMMIT")
+        reader.close()
+        #expect(progress?["waiting_on"] as? String == "orders", "\(progress ?? [:])")
+        let waitingFor = progress?["waiting_for"] as? String ?? ""
+        #expect(waitingFor.hasPrefix("pid \(readerPID) (idle in transaction") && waitingFor.hasSuffix("application long-reader)"), "\(waitingFor)")
+        #expect(message.contains("applying 0002_note (1 of 1): ") && message.contains(wording), "\(message)")
+        #expect(shown.contains(wording), "\(shown)")
+        #expect(inStatus, "\(daemon.listener.lines.suffix(5))")
+        #expect(await daemon.listener.waitFor { $0 == "READY=1" })
+        let output = await daemon.stop()
+        #expect(output.status == 0, "\(output.all.suffix(1500))")
+        #expect(try database.version() == 2)
+        #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+    }
 }
