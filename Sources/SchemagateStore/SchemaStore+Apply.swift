@@ -73,17 +73,17 @@ extension SchemaStore {
     /// Applies a `no-transaction` migration: marks the version dirty (fenced), runs the statements
     /// one at a time as psql would, then moves the version (fenced). On failure it runs the down
     /// file, when there is one, and clears the mark only if that succeeded.
-    /// `resumeAt` > 0 continues a file the governor cancelled: the mark is already set and the
-    /// statements before it ran. A cancelled `CREATE INDEX CONCURRENTLY` leaves an INVALID index,
+    /// A `resumeAt` continues a file the governor cancelled: the mark is already set and the
+    /// statements before it ran (0 when it cancelled the first one; nil for a fresh start). A cancelled `CREATE INDEX CONCURRENTLY` leaves an INVALID index,
     /// which is dropped before the outcome is returned, so the next attempt builds it afresh.
     public func applyWithoutTransaction(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity,
-                                        watch: GovernorWatch? = nil, resumeAt: Int = 0) async throws -> ApplyOutcome {
+                                        watch: GovernorWatch? = nil, resumeAt: Int? = nil) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         let dirty = DirtyMigration(version: migration.version, name: migration.name, checksum: migration.checksum, downSQL: migration.downSQL)
-        if resumeAt == 0, let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
+        if resumeAt == nil, let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
             return refusal
         }
-        for (index, statement) in SQLStatementSplitter.split(migration.upSQL).enumerated() where index >= resumeAt {
+        for (index, statement) in SQLStatementSplitter.split(migration.upSQL).enumerated() where index >= resumeAt ?? 0 {
             // Outside a transaction nothing rolls a statement back: check before each one that
             // the lock is still ours, so a holder that stalled past its lease sends nothing more.
             if let refusal = try await fenceStatement(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
