@@ -306,4 +306,51 @@ struct GovernorTrafficTests {
         #expect(try database.version() == 2)
         #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
     }
+
+    /// A down file stalls traffic as much as an up file: `rollback` is governed too. Behind a
+    /// reader that ends, the down file is cancelled, retried and applied once; behind one that
+    /// outlasts the retries, the rollback fails (70), the schema stays, nobody else is cancelled.
+    @Test(arguments: [false, true])
+    func aRollbackIsGovernedBehindALongReader(retriesRunOut: Bool) async throws {
+        let (database, folder) = try ordersDatabase()
+        try "ALTER TABLE orders ADD COLUMN note text;\nINSERT INTO audit (version) VALUES (2);\n"
+            .write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
+        try "ALTER TABLE orders DROP COLUMN note;\nDELETE FROM audit WHERE version = 2;\n"
+            .write(toFile: folder + "/0002_note.down.sql", atomically: true, encoding: .utf8)
+        #expect(try schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 7)
+        try await Task.sleep(for: .milliseconds(500))
+        let (reader, readerPID) = try await longReader(database)
+        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder,
+                                            "--max-block", "200ms", "--lock-wait", "60s"] + (retriesRunOut ? ["--max-block-retries", "2"] : []))
+        if !retriesRunOut {
+            try await Task.sleep(for: .seconds(3))
+            try await reader.query("COMMIT")
+        }
+        let result = await rollback.finished()
+        if retriesRunOut { try await reader.query("COMMIT") }
+        reader.close()
+        let load = try await traffic.finished()
+        let noteColumns = try database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'")
+        #expect(result.stderr.contains("cancelled our own statement in the down SQL of 2"), "\(result.stderr)")
+        #expect(load.everyClientSurvived, "\(load.output.all)")
+        #expect(load.transactions.count > 100, "pgbench ran only \(load.transactions.count) transactions")
+        #expect(load.longest < Self.allowedWait, "longest pgbench transaction \(load.longest)s")
+        if retriesRunOut {
+            #expect(result.status == 70, "\(result.all)")
+            let line = result.stderr.split(separator: "\n").last { $0.contains("was cancelled by the lock-impact governor") }.map(String.init) ?? result.stderr
+            #expect(line.contains("down SQL of version 2") && line.contains("2 retries used"), "\(line)")
+            #expect(line.contains("pid \(readerPID) (idle in transaction") && line.contains("application long-reader"), "\(line)")
+            #expect(try database.version() == 2)
+            #expect(noteColumns == "1")
+            #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+        } else {
+            #expect(result.status == 0, "\(result.all)")
+            #expect(try database.version() == 1)
+            #expect(noteColumns == "0")
+            // The rest of the down file ran once, in the transaction that committed.
+            #expect(try database.sql("SELECT count(*) FROM audit WHERE version = 2") == "0")
+            #expect(try database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND direction = 'down'") == "1")
+        }
+    }
 }
