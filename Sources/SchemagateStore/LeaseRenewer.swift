@@ -36,6 +36,7 @@ public struct LeaseRenewer: Sendable {
         var renewed = ContinuousClock.now
         // Without a watch nothing needs the connection before the first renewal.
         var first = watch != nil
+        var beaten = false
         while !Task.isCancelled {
             if !first { try? await Task.sleep(for: watch?.nextLook ?? renewal) }
             first = false
@@ -46,19 +47,23 @@ public struct LeaseRenewer: Sendable {
                     store = SchemaStore(connection: connection, configuration: configuration.store)
                     watch?.connected()
                 }
-                if ContinuousClock.now - renewed >= renewal {
+                let renewing = ContinuousClock.now - renewed >= renewal
+                if renewing {
                     if try await store!.renewLock(owner: owner) == false {
                         logger.debug("lease renewal found the lock record is no longer ours (released, or taken over)")
                         break
                     }
                     renewed = .now
                 }
+                // A long migration must not let the holder's own fleet row expire: it says
+                // "migrating" at once, then beats with each renewal, not with each of the
+                // governor's looks.
+                if renewing || !beaten, let registration = configuration.registration(state: "migrating") {
+                    _ = try await store!.fleetView(beat: registration)
+                    beaten = true
+                }
                 if let watch, let target = watch.target {
                     watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
-                }
-                // A long migration must not let the holder's own fleet row expire.
-                if let registration = configuration.registration(state: "migrating") {
-                    _ = try await store!.fleetView(beat: registration)
                 }
             } catch {
                 if Task.isCancelled { break }
