@@ -17,6 +17,8 @@ public struct Governor: Sendable {
     public private(set) var retriesUsed = 0
     private var waitedPids: Set<Int32> = []
     public private(set) var longestWait: Duration = .zero
+    /// The last look saw sessions waiting behind us.
+    public private(set) var blockingNow = false
 
     public init(settings: GovernorSettings, allowBlocking: Bool = false, backoff: BackoffSchedule = BackoffSchedule()) {
         self.settings = settings
@@ -31,15 +33,27 @@ public struct Governor: Sendable {
     public mutating func attemptStarted() {
         waitedPids = []
         longestWait = .zero
+        blockingNow = false
+    }
+
+    /// When to look next: sooner while a governed statement makes someone wait (the governor's
+    /// delay is then part of their wait), at the `normal` pace otherwise, so an idle or waiting
+    /// daemon queries no more than before.
+    public func nextLook(normal: Duration, whileBlocking: Duration) -> Duration {
+        blockingNow && !allowBlocking ? whileBlocking : normal
     }
 
     /// One look at the locks; `jitter` in 0..<1 feeds the backoff if this look cancels.
-    public mutating func observe(_ sample: GovernorSample, jitter: Double) -> Action {
+    /// The governor predicts rather than notices: it cancels when the longest wait plus `horizon`
+    /// (the time until it could act again, `GovernorReaction.horizon`) would pass `--max-block`,
+    /// so a session that just missed one look does not wait past `--max-block` for the next one.
+    public mutating func observe(_ sample: GovernorSample, jitter: Double, horizon: Duration = .zero) -> Action {
         for session in sample.blocked {
             waitedPids.insert(session.pid)
             longestWait = Swift.max(longestWait, session.waited)
         }
-        guard !allowBlocking, sample.blocked.contains(where: { $0.waited > settings.maxBlock }) else {
+        blockingNow = !sample.blocked.isEmpty
+        guard !allowBlocking, sample.blocked.contains(where: { $0.waited + horizon > settings.maxBlock }) else {
             return .keepWatching
         }
         let kind: GovernorCause.Kind = sample.waitingFor.map { .waitingBehind($0) } ?? .migrationBlocksTraffic

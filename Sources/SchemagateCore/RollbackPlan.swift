@@ -12,6 +12,8 @@ public struct RollbackPlan: Sendable, Equatable {
         public let resultingVersion: Int64
         /// A rollback of this step was interrupted before: the mark it left is expected.
         public let resumes: Bool
+        /// The down file is marked `-- schemagate: allow-blocking`: the governor watches, never cancels.
+        public var allowBlocking = false
     }
 
     public let current: Int64
@@ -39,11 +41,13 @@ public struct RollbackPlan: Sendable, Equatable {
                 missing.append(version)
                 continue
             }
-            let transactional = (try? MigrationDirectives.parse(firstLineOf: downSQL).get())?.transactional ?? true
+            let directives = try? MigrationDirectives.parse(firstLineOf: downSQL).get()
+            let transactional = directives?.transactional ?? true
             let lower = index + 1 < versions.count ? versions[index + 1] : 0
             steps.append(Step(version: version, name: applied.name, checksum: applied.checksum, downSQL: downSQL,
                               transactional: transactional, resultingVersion: lower,
-                              resumes: state.dirty?.rollingBack == true && state.dirty?.version == version))
+                              resumes: state.dirty?.rollingBack == true && state.dirty?.version == version,
+                              allowBlocking: directives?.allowBlocking ?? false))
         }
         if !missing.isEmpty { throw .missingDown(missing) }
         return RollbackPlan(current: state.version, target: target, steps: steps)

@@ -83,7 +83,7 @@ public final class DaemonMetrics: Sendable {
             endWait()
         case .contractWaiting(let waits):
             contractWaits.record(waits.count)
-        case .governorCancelled, .governorGaveUp:
+        case .governorCancelled, .governorGaveUp, .rollbackGovernorCancelled:
             endStatement()
             governorCancels.increment()
         case .connecting, .planned, .recovering, .applying, .retrying, .rollingBack, .rolledBack, .released, .releaseFoundOtherOwner, .lostLock:

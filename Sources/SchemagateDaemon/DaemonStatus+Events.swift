@@ -36,7 +36,7 @@ extension DaemonStatus {
             lastError = nil
         case .retrying(_, let reason):
             lastError = reason
-        case .governorCancelled(_, let cause, _), .governorGaveUp(_, let cause, _):
+        case .governorCancelled(_, let cause, _), .governorGaveUp(_, let cause, _), .rollbackGovernorCancelled(_, let cause, _):
             lastError = cause.description
         case .progress(let progress):
             // "applying 0003_add_index (1 of 1): CREATE INDEX CONCURRENTLY, building index: … 42% (3s) (line 2)"

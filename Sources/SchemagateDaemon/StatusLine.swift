@@ -26,6 +26,8 @@ public enum StatusLine {
             return "\(migration.label) blocks traffic: \(cause.description)"
         case .rollingBack(let step, let index, let count):
             return "rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index) of \(count))"
+        case .rollbackGovernorCancelled(let step, let cause, let delay):
+            return "cancelled the rollback of \(step.version) to let traffic through, retrying in \(DurationParser.format(delay)): \(cause.description)"
         case .rolledBack(let step, _):
             return "rolled back \(step.version); schema at \(step.resultingVersion)"
         case .lostLock(let owner):
@@ -44,7 +46,7 @@ public enum StatusLine {
     /// Events that show progress: each one extends systemd's start timeout.
     public static func isProgress(_ event: MigratorEvent) -> Bool {
         switch event {
-        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled, .progress, .rollingBack, .rolledBack: return true
+        case .connecting, .waiting, .acquired, .recovering, .applying, .applied, .retrying, .governorCancelled, .progress, .rollingBack, .rolledBack, .rollbackGovernorCancelled: return true
         case .governorGaveUp, .planned, .released, .releaseFoundOtherOwner, .lostLock, .ready, .contractWaiting: return false
         }
     }

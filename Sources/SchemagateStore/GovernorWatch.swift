@@ -27,6 +27,9 @@ public final class GovernorWatch: Sendable {
         /// When each blocked session was first seen: the wait of a lock whose `waitstart` the
         /// server has not filled in yet (or an older server without it) still grows.
         var firstSeen: [Int32: ContinuousClock.Instant] = [:]
+        /// The last look at this statement, for the sampling gap; the cancel request, for its latency.
+        var lookedAt: ContinuousClock.Instant?
+        var cancelledAt: ContinuousClock.Instant?
     }
 
     private struct State {
@@ -35,6 +38,8 @@ public final class GovernorWatch: Sendable {
         var governor: Governor
         var running: Running?
         var sequence = 0
+        /// Measured across statements and files: how late the governor can act on a look.
+        var reaction = GovernorReaction(sampleInterval: GovernorWatch.sampleInterval)
     }
 
     private let state: Mutex<State>
@@ -43,6 +48,10 @@ public final class GovernorWatch: Sendable {
     /// Progress is reported this often at most, unless the phase, the lock wait or the number of
     /// waiting sessions changes.
     static let progressInterval: Duration = .milliseconds(250)
+    /// How often the locks are sampled while a governed statement runs, and while it makes
+    /// someone wait.
+    static let sampleInterval: Duration = .milliseconds(50)
+    static let blockingSampleInterval: Duration = .milliseconds(20)
 
     public init(settings: GovernorSettings, onProgress: @escaping @Sendable (StatementProgress) -> Void = { _ in }) {
         state = Mutex(State(governor: Governor(settings: settings)))
@@ -89,6 +98,9 @@ public final class GovernorWatch: Sendable {
     public func endStatement() -> Governor.Action? {
         state.withLock { state in
             defer { state.running = nil }
+            if let cancelledAt = state.running?.cancelledAt {
+                state.reaction.cancelled(took: .now - cancelledAt)
+            }
             return state.running?.decision
         }
     }
@@ -100,6 +112,14 @@ public final class GovernorWatch: Sendable {
 
     /// The statement to sample now, if one runs.
     public var target: Target? { state.withLock { $0.running?.target } }
+
+    /// How long the watcher sleeps before its next look.
+    public var nextLook: Duration {
+        state.withLock { state in
+            state.running == nil ? Self.sampleInterval
+                : state.governor.nextLook(normal: Self.sampleInterval, whileBlocking: Self.blockingSampleInterval)
+        }
+    }
 
     /// The watching connection is up (again).
     public func connected() {
@@ -137,8 +157,11 @@ public final class GovernorWatch: Sendable {
                 return BlockedSession(pid: session.pid, waited: Swift.max(session.waited, now - first))
             }
             running.firstSeen = seen
+            if let last = running.lookedAt { state.reaction.sampled(gap: now - last) }
+            running.lookedAt = now
             state.running = running
-            Self.decide(&state) { $0.observe(measured, jitter: Double.random(in: 0..<1)) }
+            let horizon = state.reaction.horizon
+            Self.decide(&state) { $0.observe(measured, jitter: Double.random(in: 0..<1), horizon: horizon) }
             let progress = StatementProgress(
                 migration: running.migration, line: running.line,
                 elapsedSeconds: look.elapsedSeconds ?? (now - running.started).seconds,
@@ -162,6 +185,7 @@ public final class GovernorWatch: Sendable {
         let action = ask(&state.governor)
         guard action != .keepWatching else { return }
         running.decision = action
+        running.cancelledAt = .now
         state.running = running
         running.connection.cancel()
     }

@@ -62,7 +62,7 @@ struct HolderRun {
                 }
                 session.onEvent(.applying(migration, index: index + 1, count: plan.pending.count))
                 var attempt = 1
-                var resumeAt = 0
+                var resumeAt: Int?
                 let started = ContinuousClock.now
                 inFlight = migration
                 watch.beginMigration(allowBlocking: migration.allowBlocking)

@@ -20,6 +20,8 @@ public enum MigratorEvent: Sendable, Equatable {
     /// `rollback` undoing one applied version with its down SQL.
     case rollingBack(RollbackPlan.Step, index: Int, count: Int)
     case rolledBack(RollbackPlan.Step, durationMilliseconds: Double)
+    /// The governor cancelled a down file's statement because traffic waited behind it; retried after the delay.
+    case rollbackGovernorCancelled(RollbackPlan.Step, cause: GovernorCause, retryAfter: Duration)
     case released
     case releaseFoundOtherOwner(LockRecord?)
     /// Fencing found the lock taken from us (nil: the version moved); we wait for the target again.

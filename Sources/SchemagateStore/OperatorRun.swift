@@ -30,8 +30,10 @@ public struct OperatorRun: Sendable {
     /// Runs `check` before taking the lock (a refusal there changes nothing and waits for no
     /// one), then `job` while holding it. A lost connection reconnects and runs `job` again from a
     /// fresh read of the state; a job that loses the lock ends with `.lockLost` (exit 75).
-    func run<Value: Sendable>(check: (SchemaStore) async throws -> Void,
-                              job: (SchemaStore) async throws -> JobResult<Value>) async throws(MigrateError) -> Value {
+    /// A `governed` job gets a governor watch, fresh for each time it holds the lock, on the
+    /// lease connection beside it (nil otherwise).
+    func run<Value: Sendable>(check: (SchemaStore) async throws -> Void, governed: Bool = false,
+                              job: (SchemaStore, GovernorWatch?) async throws -> JobResult<Value>) async throws(MigrateError) -> Value {
         let session = Session(configuration: configuration, logger: logger, onEvent: onEvent)
         defer { session.close() }
         try await session.retrying { store in try await check(store) }
@@ -44,9 +46,10 @@ public struct OperatorRun: Sendable {
             case .ready(let adopted): store = adopted
             case .ended(let result): return result
             }
-            let renewer = LeaseRenewer(configuration: configuration, owner: identity.id, logger: logger)
+            let watch = governed ? GovernorWatch(settings: configuration.store.governor) { [onEvent] in onEvent(.progress($0)) } : nil
+            let renewer = LeaseRenewer(configuration: configuration, owner: identity.id, logger: logger, watch: watch)
             do {
-                switch try await renewer.renewing({ try await job(store) }) {
+                switch try await renewer.renewing({ try await job(store, watch) }) {
                 case .done(let result): value = result
                 case .lockLost(let owner): throw MigrateError.lockLost(by: owner)
                 }

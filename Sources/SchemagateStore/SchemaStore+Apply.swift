@@ -73,17 +73,17 @@ extension SchemaStore {
     /// Applies a `no-transaction` migration: marks the version dirty (fenced), runs the statements
     /// one at a time as psql would, then moves the version (fenced). On failure it runs the down
     /// file, when there is one, and clears the mark only if that succeeded.
-    /// `resumeAt` > 0 continues a file the governor cancelled: the mark is already set and the
-    /// statements before it ran. A cancelled `CREATE INDEX CONCURRENTLY` leaves an INVALID index,
+    /// A `resumeAt` continues a file the governor cancelled: the mark is already set and the
+    /// statements before it ran (0 when it cancelled the first one; nil for a fresh start). A cancelled `CREATE INDEX CONCURRENTLY` leaves an INVALID index,
     /// which is dropped before the outcome is returned, so the next attempt builds it afresh.
     public func applyWithoutTransaction(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity,
-                                        watch: GovernorWatch? = nil, resumeAt: Int = 0) async throws -> ApplyOutcome {
+                                        watch: GovernorWatch? = nil, resumeAt: Int? = nil) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         let dirty = DirtyMigration(version: migration.version, name: migration.name, checksum: migration.checksum, downSQL: migration.downSQL)
-        if resumeAt == 0, let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
+        if resumeAt == nil, let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
             return refusal
         }
-        for (index, statement) in SQLStatementSplitter.split(migration.upSQL).enumerated() where index >= resumeAt {
+        for (index, statement) in SQLStatementSplitter.split(migration.upSQL).enumerated() where index >= resumeAt ?? 0 {
             // Outside a transaction nothing rolls a statement back: check before each one that
             // the lock is still ours, so a holder that stalled past its lease sends nothing more.
             if let refusal = try await fenceStatement(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
@@ -382,26 +382,36 @@ extension SchemaStore {
     /// Undoes one applied version with its down SQL, fenced like a migration: in one transaction
     /// with the version move and a `down` history row, or statement by statement for a
     /// `no-transaction` down file.
-    public func rollBack(_ step: RollbackPlan.Step, identity: InstanceIdentity) async throws -> ApplyOutcome {
+    /// With a `watch` the governor watches the down SQL as it does an up file's: a down file
+    /// stalls traffic as much as an up one. A cancelled transactional step rolls back; a
+    /// no-transaction one keeps its mark and continues from statement `resumeAt` (nil: a fresh start).
+    public func rollBack(_ step: RollbackPlan.Step, identity: InstanceIdentity,
+                         watch: GovernorWatch? = nil, resumeAt: Int? = nil) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
+        let label = "\(step.version)_\(step.name) (down)"
         var mark: DirtyMigration?
         if !step.transactional {
             // Marked first, like a no-transaction up file: a rollback killed half-way through the
             // down file is then visible to every command, never a silently half-undone version.
             let dirty = DirtyMigration(version: step.version, name: step.name, checksum: step.checksum, downSQL: nil, rollingBack: true)
-            if !step.resumes, let refusal = try await fencedUpdate(expectedVersion: step.version, expectedDirty: nil,
-                                                                   newVersion: step.version, newDirty: dirty, identity: identity) {
+            if !step.resumes, resumeAt == nil, let refusal = try await fencedUpdate(expectedVersion: step.version, expectedDirty: nil,
+                                                                                    newVersion: step.version, newDirty: dirty, identity: identity) {
                 return refusal
             }
             mark = dirty
-            for statement in SQLStatementSplitter.split(step.downSQL) {
+            for (index, statement) in SQLStatementSplitter.split(step.downSQL).enumerated() where index >= resumeAt ?? 0 {
                 if let refusal = try await fenceStatement(expectedVersion: step.version, dirty: dirty, identity: identity) {
                     return refusal
                 }
-                do {
-                    try await connection.execute(statement.text)
-                } catch let error as PQError where error.kind == .server {
-                    return .failed(error, statementLine: statement.line, leftDirty: true)
+                let (decision, failure) = try await watched(watch, label, line: statement.line) { try await self.connection.execute(statement.text) }
+                if let decision, failure != nil {
+                    if let build = ConcurrentIndexStatement.parse(statement.text) {
+                        _ = try await dropInvalidIndex(build)
+                    }
+                    return Self.outcome(of: decision, resumeAt: index, statementLine: statement.line, leftDirty: true)
+                }
+                if let failure {
+                    return .failed(failure, statementLine: statement.line, leftDirty: true)
                 }
             }
         }
@@ -410,11 +420,14 @@ extension SchemaStore {
                 return refusal
             }
             if step.transactional {
-                do {
-                    try await connection.executeScript(step.downSQL)
-                } catch let error as PQError where error.kind == .server {
+                let (decision, failure) = try await watched(watch, label, line: nil) { try await self.connection.executeScript(step.downSQL) }
+                if let decision {
                     try await connection.query("ROLLBACK")
-                    return .failed(error, statementLine: failingStatementLine(step.downSQL, error), leftDirty: false)
+                    return Self.outcome(of: decision, resumeAt: 0, statementLine: 1, leftDirty: false)
+                }
+                if let failure {
+                    try await connection.query("ROLLBACK")
+                    return .failed(failure, statementLine: failingStatementLine(step.downSQL, failure), leftDirty: false)
                 }
             }
             let duration = milliseconds(since: started)

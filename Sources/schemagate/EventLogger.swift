@@ -68,6 +68,10 @@ struct EventLogger: Sendable {
             logger.info("rolling back \(step.version) \(MigrationTitle.shown(step.name)) (\(index) of \(count))", metadata: [
                 "event": "\(SchemagateEvent.migrationStarted.rawValue)", "version": "\(step.version)", "migration": "\(step.name)",
             ])
+        case .rollbackGovernorCancelled(let step, let cause, let delay):
+            logger.warning("cancelled our own statement in the down SQL of \(step.version) (\(MigrationTitle.shown(step.name))), retrying in \(DurationParser.format(delay)): \(cause.description)", metadata: [
+                "event": "\(SchemagateEvent.governorCancel.rawValue)", "version": "\(step.version)", "migration": "\(step.name)",
+            ])
         case .rolledBack(let step, let duration):
             logger.info("rolled back \(step.version) \(MigrationTitle.shown(step.name)) in \(Int(duration.rounded()))ms; schema at \(step.resultingVersion)", metadata: [
                 "event": "\(SchemagateEvent.migrationRolledBack.rawValue)", "version": "\(step.version)", "duration_ms": "\(Int(duration.rounded()))",

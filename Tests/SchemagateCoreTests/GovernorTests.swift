@@ -36,6 +36,56 @@ struct GovernorTests {
             == "waiting for a lock held by pid 4242 (idle in transaction 12s, application api) running 'SELECT * FROM orders WHERE id = 1'; 1 session waited behind it, the longest 300ms")
     }
 
+    @Test func aWaitThatWouldPassMaxBlockBeforeTheNextLookCancelsNow() {
+        var governor = Governor(settings: GovernorSettings(maxBlock: .milliseconds(200), maxBlockRetries: 3))
+        let reaction = GovernorReaction(sampleInterval: .milliseconds(50), cancelLatency: .milliseconds(10))
+        let early = GovernorSample(blocked: [BlockedSession(pid: 7, waited: .milliseconds(140))])
+        #expect(governor.observe(early, jitter: 0, horizon: reaction.horizon) == .keepWatching)
+        let late = GovernorSample(blocked: [BlockedSession(pid: 7, waited: .milliseconds(141))])
+        guard case .cancelAndRetry(let cause, _) = governor.observe(late, jitter: 0, horizon: reaction.horizon) else {
+            Issue.record("a wait of 141 ms with 60 ms to the next chance to act did not cancel at 200 ms"); return
+        }
+        #expect(cause.longestWait == .milliseconds(141))
+        // A horizon beyond --max-block: any session seen waiting is already too late to wait for.
+        governor.attemptStarted()
+        let fresh = GovernorSample(blocked: [BlockedSession(pid: 8, waited: .zero)])
+        #expect(governor.observe(fresh, jitter: 0, horizon: .milliseconds(250)) != .keepWatching)
+        // Allow-blocking files are never cancelled, whatever the prediction.
+        var allowed = Governor(settings: GovernorSettings(maxBlock: .milliseconds(200)), allowBlocking: true)
+        #expect(allowed.observe(late, jitter: 0, horizon: .seconds(1)) == .keepWatching)
+    }
+
+    @Test func theGovernorLooksSoonerOnlyWhileItsStatementMakesSomeoneWait() {
+        var governor = Governor(settings: GovernorSettings(maxBlock: .milliseconds(200), maxBlockRetries: 3))
+        let normal = Duration.milliseconds(50), fast = Duration.milliseconds(20)
+        #expect(governor.nextLook(normal: normal, whileBlocking: fast) == normal)
+        #expect(governor.observe(GovernorSample(blocked: [BlockedSession(pid: 7, waited: .milliseconds(10))]), jitter: 0) == .keepWatching)
+        #expect(governor.nextLook(normal: normal, whileBlocking: fast) == fast)
+        #expect(governor.observe(GovernorSample(blocked: []), jitter: 0) == .keepWatching)
+        #expect(governor.nextLook(normal: normal, whileBlocking: fast) == normal)
+        _ = governor.observe(GovernorSample(blocked: [BlockedSession(pid: 7, waited: .milliseconds(10))]), jitter: 0)
+        governor.attemptStarted()
+        #expect(governor.nextLook(normal: normal, whileBlocking: fast) == normal)
+        var allowed = Governor(settings: GovernorSettings(), allowBlocking: true)
+        _ = allowed.observe(GovernorSample(blocked: [BlockedSession(pid: 7, waited: .seconds(1))]), jitter: 0)
+        #expect(allowed.nextLook(normal: normal, whileBlocking: fast) == normal)
+    }
+
+    @Test func theReactionFollowsSlowMeasurementsAtOnceAndFastOnesByHalves() {
+        var reaction = GovernorReaction(sampleInterval: .milliseconds(50))
+        #expect(reaction.horizon == .milliseconds(50) + GovernorReaction.assumedCancelLatency)
+        reaction.sampled(gap: .milliseconds(90))
+        #expect(reaction.sampleGap == .milliseconds(90))
+        reaction.sampled(gap: .milliseconds(30))
+        #expect(reaction.sampleGap == .milliseconds(60))
+        reaction.sampled(gap: .milliseconds(-5))
+        #expect(reaction.sampleGap == .milliseconds(60))
+        reaction.cancelled(took: .milliseconds(4))
+        #expect(reaction.cancelLatency == .milliseconds(7))
+        reaction.cancelled(took: .milliseconds(25))
+        #expect(reaction.horizon == .milliseconds(85))
+    }
+
     @Test func aWaitWhileWeHoldTheLockSaysTheMigrationBlocksTraffic() {
         var governor = Governor(settings: GovernorSettings(maxBlock: .milliseconds(100), maxBlockRetries: 0))
         let sample = GovernorSample(blocked: (1...12).map { BlockedSession(pid: $0, waited: .milliseconds(Int64(100 + $0))) })

@@ -184,6 +184,8 @@ struct GovernorTrafficTests {
         let result = await migrate.finished()
         #expect(result.status == 0, "\(result.all)")
         #expect(result.stderr.contains("cancelled our own statement in 0002_index"), "\(result.stderr)")
+        // The retry continues the marked file in place: no detour through a lost lock and recovery.
+        #expect(!result.stderr.contains("undoing interrupted") && !result.stderr.contains("lost the migration lock"), "\(result.stderr)")
         #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE NOT indisvalid") == "0")
         #expect(try await database.sql("SELECT count(*) FROM pg_index WHERE indexrelid = 'orders_qty_idx'::regclass AND indisvalid") == "1")
         #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
@@ -259,6 +261,96 @@ struct GovernorTrafficTests {
         let metrics = metricsText
         for name in ["schemagate_blocked_sessions 0", "schemagate_governor_cancels_total", "schemagate_max_block_seconds"] {
             #expect(metrics.contains(name), "\(name) missing from /metrics")
+        }
+    }
+
+    /// While the migration queues behind a real long reader, `/status`, `STATUS=` and
+    /// `schemagate status` say which table it waits for and name the reader's own backend pid,
+    /// its state and its application; once the reader ends the migration applies, once.
+    @Test func progressNamesTheBackendTheMigrationWaitsFor() async throws {
+        let (database, folder) = try await ordersDatabase()
+        // allow-blocking: with no traffic nobody waits behind it anyway; this keeps it queued.
+        try "-- schemagate: allow-blocking\nALTER TABLE orders ADD COLUMN note text;\nINSERT INTO audit (version) VALUES (2);\n"
+            .write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
+        let (reader, readerPID) = try await longReader(database)
+        let sockets = StatusSocketTests()
+        let daemon = try sockets.startDaemon(database, folder: folder, extra: ["--ddl-lock-timeout", "60s", "--lock-wait", "90s"])
+        let wording = "waiting for lock on orders held by pid \(readerPID) (idle in transaction"
+        var progress: [String: Any]?
+        var message = ""
+        var shown = ""
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, progress == nil {
+            try await Task.sleep(for: .milliseconds(100))
+            guard let answer = try? await sockets.curl(daemon.socket, "/status"), answer.code == 200 else { continue }
+            let json = sockets.json(answer.body)
+            guard let seen = json["progress"] as? [String: Any], seen["waiting_for"] is String else { continue }
+            progress = seen
+            message = json["message"] as? String ?? ""
+            shown = await (try? schemagate(["status", "--socket", daemon.socket]).stdout) ?? ""
+        }
+        // The reader is still open: the migration cannot have gone past its lock.
+        #expect(try await database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'") == "0")
+        let inStatus = daemon.listener.lines.contains { $0.hasPrefix("STATUS=") && $0.contains(wording) }
+        try await reader.query("COMMIT")
+        reader.close()
+        #expect(progress?["waiting_on"] as? String == "orders", "\(progress ?? [:])")
+        let waitingFor = progress?["waiting_for"] as? String ?? ""
+        #expect(waitingFor.hasPrefix("pid \(readerPID) (idle in transaction") && waitingFor.hasSuffix("application long-reader)"), "\(waitingFor)")
+        #expect(message.contains("applying 0002_note (1 of 1): ") && message.contains(wording), "\(message)")
+        #expect(shown.contains(wording), "\(shown)")
+        #expect(inStatus, "\(daemon.listener.lines.suffix(5))")
+        #expect(await daemon.listener.waitFor { $0 == "READY=1" })
+        let output = await daemon.stop()
+        #expect(output.status == 0, "\(output.all.suffix(1500))")
+        #expect(try await database.version() == 2)
+        #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+    }
+
+    /// A down file stalls traffic as much as an up file: `rollback` is governed too. Behind a
+    /// reader that ends, the down file is cancelled, retried and applied once; behind one that
+    /// outlasts the retries, the rollback fails (70), the schema stays, nobody else is cancelled.
+    @Test(arguments: [false, true])
+    func aRollbackIsGovernedBehindALongReader(retriesRunOut: Bool) async throws {
+        let (database, folder) = try await ordersDatabase()
+        try "ALTER TABLE orders ADD COLUMN note text;\nINSERT INTO audit (version) VALUES (2);\n"
+            .write(toFile: folder + "/0002_note.up.sql", atomically: true, encoding: .utf8)
+        try "ALTER TABLE orders DROP COLUMN note;\nDELETE FROM audit WHERE version = 2;\n"
+            .write(toFile: folder + "/0002_note.down.sql", atomically: true, encoding: .utf8)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        let traffic = try Pgbench(database.server, database: database.name, script: Self.script("orders", rows: 1000), seconds: 7)
+        try await Task.sleep(for: .milliseconds(500))
+        let (reader, readerPID) = try await longReader(database)
+        let rollback = try startSchemagate(["rollback", "--to", "1", "--database-url", database.url, "--migrations", folder,
+                                            "--max-block", "200ms", "--lock-wait", "60s"] + (retriesRunOut ? ["--max-block-retries", "2"] : []))
+        if !retriesRunOut {
+            try await Task.sleep(for: .seconds(3))
+            try await reader.query("COMMIT")
+        }
+        let result = await rollback.finished()
+        if retriesRunOut { try await reader.query("COMMIT") }
+        reader.close()
+        let load = try await traffic.finished()
+        let noteColumns = try await database.sql("SELECT count(*) FROM information_schema.columns WHERE table_name = 'orders' AND column_name = 'note'")
+        #expect(result.stderr.contains("cancelled our own statement in the down SQL of 2"), "\(result.stderr)")
+        #expect(load.everyClientSurvived, "\(load.output.all)")
+        #expect(load.transactions.count > 100, "pgbench ran only \(load.transactions.count) transactions")
+        #expect(load.longest < Self.allowedWait, "longest pgbench transaction \(load.longest)s")
+        if retriesRunOut {
+            #expect(result.status == 70, "\(result.all)")
+            let line = result.stderr.split(separator: "\n").last { $0.contains("was cancelled by the lock-impact governor") }.map(String.init) ?? result.stderr
+            #expect(line.contains("down SQL of version 2") && line.contains("2 retries used"), "\(line)")
+            #expect(line.contains("pid \(readerPID) (idle in transaction") && line.contains("application long-reader"), "\(line)")
+            #expect(try await database.version() == 2)
+            #expect(noteColumns == "1")
+            #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "1")
+        } else {
+            #expect(result.status == 0, "\(result.all)")
+            #expect(try await database.version() == 1)
+            #expect(noteColumns == "0")
+            // The rest of the down file ran once, in the transaction that committed.
+            #expect(try await database.sql("SELECT count(*) FROM audit WHERE version = 2") == "0")
+            #expect(try await database.sql("SELECT count(*) FROM schemagate_history WHERE version = 2 AND direction = 'down'") == "1")
         }
     }
 }
