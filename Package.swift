@@ -10,7 +10,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", "3.0.0"..<"5.0.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.6.0"),
         // The status socket: Hummingbird serves it (no Foundation or swift-configuration traits:
         // fewer modules to build); the CLI's client speaks NIO's HTTP/1 directly.
@@ -39,10 +38,7 @@ let package = Package(
         ),
 
         // Pure decisions: migration files, plans, the lock protocol. No I/O beyond reading a folder.
-        .target(
-            name: "SchemagateCore",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
-        ),
+        .target(name: "SchemagateCore"),
         // The SQL that executes those decisions against PostgreSQL.
         .target(
             name: "SchemagateStore",
