@@ -31,14 +31,20 @@ let package = Package(
             pkgConfig: "libsystemd",
             providers: [.apt(["libsystemd-dev"])]
         ),
+        .systemLibrary(
+            name: "CCrypto",
+            pkgConfig: "libcrypto",
+            providers: [.apt(["libssl-dev"])]
+        ),
         .target(name: "PQ", dependencies: ["CLibPQ"]),
+        .target(name: "Digest", dependencies: ["CCrypto"]),
         .target(
             name: "Systemd",
             dependencies: ["CSystemd", .product(name: "Logging", package: "swift-log")]
         ),
 
         // Pure decisions: migration files, plans, the lock protocol. No I/O beyond reading a folder.
-        .target(name: "SchemagateCore"),
+        .target(name: "SchemagateCore", dependencies: ["Digest"]),
         // The SQL that executes those decisions against PostgreSQL.
         .target(
             name: "SchemagateStore",

@@ -1,3 +1,5 @@
+import Digest
+
 /// The checksum recorded for an applied migration: SHA-256 of the file's exact bytes, lowercase hex.
 public enum Checksum {
     /// Hashes the bytes where they lie (a large file is not copied for it).

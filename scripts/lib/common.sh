@@ -1,7 +1,7 @@
 # Shared by scripts/demo, scripts/test and scripts/bench: install what is missing, build, and run
 # a throwaway PostgreSQL. Source it; it defines functions only.
 
-SCHEMAGATE_APT_PACKAGES=(libpq-dev libsystemd-dev postgresql postgresql-client pkg-config)
+SCHEMAGATE_APT_PACKAGES=(libpq-dev libsystemd-dev libssl-dev postgresql postgresql-client pkg-config)
 PG_BINDIR=${PG_BINDIR:-$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1)}
 
 log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
