@@ -184,6 +184,20 @@ struct BadInputTests {
         #expect(!result.all.contains("hunter2"))
     }
 
+    /// `daemon` and `migrate` parse their own options first (a cheaper start); whatever that parse
+    /// refuses goes through the whole command tree, so help and errors read as for any command.
+    @Test func theFastPathCommandsKeepTheirHelpAndErrors() async throws {
+        for command in ["daemon", "migrate"] {
+            for help in ["--help", "-h"] {
+                let output = try await schemagate([command, help])
+                #expect(output.status == 0 && output.stdout.contains("USAGE: schemagate \(command) <options>"), "\(output.all.prefix(300))")
+                #expect(output.stdout == (try await schemagate(["help", command])).stdout)
+            }
+            let typo = try await schemagate([command, "--lok-wait", "5s"])
+            #expect(typo.status == 2 && typo.stderr.contains("Unknown option '--lok-wait'") && typo.stderr.contains("schemagate \(command) --help"), "\(typo.stderr)")
+        }
+    }
+
     @Test func badDurationIsAUsageError() async throws {
         let result = try await schemagate(["migrate", "--lock-wait", "soon", "--migrations", try auditFolder(count: 2)])
         #expect(result.status == 2)
