@@ -54,7 +54,11 @@ ensure_swift() {
 # The one release build every script uses (demo, bench, package): the Swift standard library
 # linked statically, which takes about a millisecond of dynamic loading off every start. SwiftPM
 # cannot say this in Package.swift, so this function is where it is said. Prints the binary's path.
-RELEASE_BUILD=(--configuration release --static-swift-stdlib --scratch-path .build-release)
+# Linked with lld and packed relative relocations (DT_RELR, glibc 2.36+, Debian 12's): the
+# position-independent binary's 75,000 relocations shrink from 24 bytes each to a bitmap, which
+# takes 1.7 MB off the stripped binary and about 1 MiB off every daemon's resident pages.
+RELEASE_BUILD=(--configuration release --static-swift-stdlib --scratch-path .build-release
+               -Xswiftc -use-ld=lld -Xlinker -z -Xlinker pack-relative-relocs)
 release_build() {
     nice swift build "${RELEASE_BUILD[@]}" --product schemagate 2>&1 | tail -n 1 >&2
     echo "$(swift build "${RELEASE_BUILD[@]}" --show-bin-path)/schemagate"
