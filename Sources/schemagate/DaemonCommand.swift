@@ -19,6 +19,7 @@ struct DaemonCommand: AsyncParsableCommand {
     @OptionGroup var folder: FolderOptions
     @OptionGroup var target: TargetOption
     @OptionGroup var locking: LockingOptions
+    @OptionGroup var governor: GovernorOptions
     @OptionGroup var runOptions: RunOptions
 
     @Option(help: ArgumentHelp("What to do when the schema falls behind the target after ready: warn or exit (default warn).", valueName: "policy"))
@@ -66,7 +67,7 @@ struct DaemonCommand: AsyncParsableCommand {
         let configuration = SidecarConfiguration(
             migrator: Migrator.Configuration(
                 connectionString: try database.connectionString(),
-                store: try database.storeConfiguration(locking),
+                store: try database.storeConfiguration(locking, governor: governor),
                 target: try target.targetVersion(),
                 lockWait: try runOptions.lockWaitDuration()
             ),

@@ -13,6 +13,7 @@ struct MigrateCommand: AsyncParsableCommand {
     @OptionGroup var folder: FolderOptions
     @OptionGroup var target: TargetOption
     @OptionGroup var locking: LockingOptions
+    @OptionGroup var governor: GovernorOptions
     @OptionGroup var runOptions: RunOptions
 
     @Flag(help: "Wait (up to --lock-wait) until live instances of older releases are gone and the contract migrations they hold back are applied.")
@@ -23,7 +24,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let logger = try runOptions.makeLogger(instance: identity.id)
         let configuration = Migrator.Configuration(
             connectionString: try database.connectionString(),
-            store: try database.storeConfiguration(locking),
+            store: try database.storeConfiguration(locking, governor: governor),
             target: try target.targetVersion(),
             lockWait: try runOptions.lockWaitDuration(),
             contractPolicy: waitForContract || Environment.value(forOption: "wait-for-contract") == "true" ? .waitForContracts : .applyAllowed

@@ -27,9 +27,10 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    /// The store's settings; `locking` only for the commands that take the lock and run SQL
-    /// (others neither offer those options nor read their environment variables).
-    func storeConfiguration(_ locking: LockingOptions? = nil) throws -> StoreConfiguration {
+    /// The store's settings; `locking` only for the commands that take the lock and run SQL, and
+    /// `governor` only for those whose SQL it watches (others neither offer those options nor
+    /// read their environment variables).
+    func storeConfiguration(_ locking: LockingOptions? = nil, governor: GovernorOptions? = nil) throws -> StoreConfiguration {
         let schema = self.schema ?? Environment.value(forOption: "schema") ?? "public"
         let table = settingsTable ?? Environment.value(forOption: "settings-table") ?? "schemagate_settings"
         for (option, value) in [("--schema", schema), ("--settings-table", table)] where value.isEmpty || value.utf8.count > 63 {
@@ -41,7 +42,8 @@ struct DatabaseOptions: ParsableArguments {
         }
         let ddlLockTimeout = try locking.ddlLockTimeoutDuration()
         return StoreConfiguration(schema: schema, settingsTable: table, lease: try locking.leaseDuration(),
-                                  ddlLockTimeout: ddlLockTimeout, governor: try locking.governorSettings(ddlLockTimeout: ddlLockTimeout))
+                                  ddlLockTimeout: ddlLockTimeout,
+                                  governor: try governor?.governorSettings(ddlLockTimeout: ddlLockTimeout) ?? GovernorSettings())
     }
 }
 
@@ -56,12 +58,6 @@ struct LockingOptions: ParsableArguments {
 
     @Option(help: ArgumentHelp("lock_timeout of each migration transaction (default 5s).", valueName: "duration"))
     var ddlLockTimeout: String?
-
-    @Option(help: ArgumentHelp("Cancel our own statement when another session waits behind it this long, and retry (default 200ms; below --ddl-lock-timeout).", valueName: "duration"))
-    var maxBlock: String?
-
-    @Option(help: ArgumentHelp("How often a migration cancelled by --max-block is retried before it fails (default \(GovernorSettings.defaultMaxBlockRetries), at most \(GovernorSettings.mostMaxBlockRetries)).", valueName: "count"))
-    var maxBlockRetries: String?
 
     func leaseDuration() throws -> Duration {
         let lease = try duration("lease", lease, default: Self.defaultLease)
@@ -81,6 +77,18 @@ struct LockingOptions: ParsableArguments {
                      within: StoreConfiguration.shortestDDLLockTimeout...StoreConfiguration.longestTimeout,
                      why: "it is each migration's lock_timeout, and 0 would mean none")
     }
+
+}
+
+/// The lock-impact governor's options: only where it watches migration SQL (`daemon`, `migrate`,
+/// `rollback`). `repair` and `baseline` take the lock but send only bookkeeping, so they do not
+/// offer them.
+struct GovernorOptions: ParsableArguments {
+    @Option(help: ArgumentHelp("Cancel our own statement when another session waits behind it this long, and retry (default 200ms; below --ddl-lock-timeout).", valueName: "duration"))
+    var maxBlock: String?
+
+    @Option(help: ArgumentHelp("How often a migration cancelled by --max-block is retried before it fails (default \(GovernorSettings.defaultMaxBlockRetries), at most \(GovernorSettings.mostMaxBlockRetries)).", valueName: "count"))
+    var maxBlockRetries: String?
 
     /// `--max-block` and `--max-block-retries`, refused (exit 2) before any connection is opened.
     func governorSettings(ddlLockTimeout: Duration) throws -> GovernorSettings {

@@ -14,6 +14,7 @@ struct RollbackCommand: AsyncParsableCommand {
 
     @OptionGroup var database: DatabaseOptions
     @OptionGroup var locking: LockingOptions
+    @OptionGroup var governor: GovernorOptions
     @Option(help: ArgumentHelp("Migrations folder whose .down.sql files are preferred (default ./migrations; optional).", valueName: "dir"))
     var migrations: String?
     @OptionGroup var runOptions: RunOptions
@@ -26,7 +27,7 @@ struct RollbackCommand: AsyncParsableCommand {
         let path = migrations ?? Environment.value(forOption: "migrations") ?? "migrations"
         let folder = try? MigrationFolder.load(path: path)
         let configuration = Migrator.Configuration(
-            connectionString: try database.connectionString(), store: try database.storeConfiguration(locking),
+            connectionString: try database.connectionString(), store: try database.storeConfiguration(locking, governor: governor),
             target: nil, lockWait: try runOptions.lockWaitDuration())
         let run = OperatorRun(configuration: configuration, identity: identity, logger: logger, onEvent: EventLogger(logger: logger).log)
         // A live release that needs what the rollback would undo refuses it first, before the lock.
