@@ -70,7 +70,7 @@ struct HolderRun {
                     let outcome = migration.transactional
                         ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity, watch: watch)
                         : try await store.applyWithoutTransaction(migration, expectedVersion: current, identity: identity,
-                                                                  watch: watch, resumeAt: resumeAt)
+                                                                  watch: watch, resumeAt: resumeAt, ownBackend: session.sessionVisible)
                     switch outcome {
                     case .applied(let duration):
                         session.onEvent(.applied(migration, durationMilliseconds: duration))
