@@ -54,7 +54,8 @@ public struct LeaseRenewer: Sendable {
                     }
                     renewed = .now
                 }
-                if let watch, let target = watch.target {
+                if let watch, let target = watch.target(sampleInterval: Self.sampleInterval,
+                                                        serverRecordsWaitStart: store!.connection.serverVersion >= 140000) {
                     watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
                 }
                 // A long migration must not let the holder's own fleet row expire.
