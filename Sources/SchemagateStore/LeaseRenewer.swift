@@ -35,6 +35,7 @@ public struct LeaseRenewer: Sendable {
         let renewal = configuration.store.lease / 3
         var store: SchemaStore?
         var renewed = ContinuousClock.now
+        var beaten: ContinuousClock.Instant?
         // Without a watch nothing needs the connection before the first renewal.
         var first = watch != nil
         while !Task.isCancelled {
@@ -54,13 +55,17 @@ public struct LeaseRenewer: Sendable {
                     }
                     renewed = .now
                 }
+                // A long migration must not let the holder's own fleet row expire. The row lives
+                // for one lease: a beat at once (the row says "migrating") and then every third
+                // of it keeps it, where one per sample would cost the server 20 statements a second.
+                if let registration = configuration.registration(state: "migrating"),
+                   beaten.map({ ContinuousClock.now - $0 >= renewal }) ?? true {
+                    _ = try await store!.fleetView(beat: registration)
+                    beaten = .now
+                }
                 if let watch, let target = watch.target(sampleInterval: Self.sampleInterval,
                                                         serverRecordsWaitStart: store!.connection.serverVersion >= 140000) {
                     watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
-                }
-                // A long migration must not let the holder's own fleet row expire.
-                if let registration = configuration.registration(state: "migrating") {
-                    _ = try await store!.fleetView(beat: registration)
                 }
             } catch {
                 if Task.isCancelled { break }
