@@ -37,7 +37,7 @@ public enum SQLStatementSplitter {
     /// of its own. Then schemagate's own statements can follow a migration's text in the same
     /// round trip without becoming part of its last token.
     public static func endsAtStatementBoundary(_ sql: String) -> Bool {
-        var lexer = SQLLexer(sql + "\n;")
+        var lexer = SQLLexer(utf8: Array(sql.utf8) + [UInt8(ascii: "\n"), UInt8(ascii: ";")])
         var depth = StatementDepth()
         var endedHere = false
         while let token = lexer.next() {
@@ -46,7 +46,7 @@ public enum SQLStatementSplitter {
                 endedHere = token.range.upperBound == lexer.bytes.count
                 continue
             }
-            depth.observe(token.kind, word: token.kind == .identifier ? lexer.text(of: token) : nil)
+            depth.observe(token.kind, word: token.kind == .identifier && depth.readsWords ? lexer.text(of: token) : nil)
         }
         return endedHere
     }
@@ -105,11 +105,20 @@ private struct StatementDepth {
 
     var endsStatement: Bool { parentheses == 0 && blocks == 0 }
 
+    /// Whether the next identifier's text matters (a caller may leave it out otherwise).
+    var readsWords: Bool { words < leadingWords.count || definesRoutine }
+
     mutating func observe(_ kind: SQLLexer.Kind, word: String?) {
         switch kind {
         case .openParenthesis: parentheses += 1
         case .closeParenthesis: parentheses = max(0, parentheses - 1)
-        case .identifier: if let word { observe(word: Self.asciiLowercased(word)) }
+        case .identifier:
+            // Past the first words, only a routine's body looks at words: no need to read them.
+            if readsWords, let word {
+                observe(word: Self.asciiLowercased(word))
+            } else {
+                words += 1
+            }
         default: break
         }
     }

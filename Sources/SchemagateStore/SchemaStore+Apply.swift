@@ -286,16 +286,23 @@ extension SchemaStore {
              """,
              [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds),
               connection.serverVersion >= 140000 ? "true" : "false"]),
-            ("SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]),
+            // Beside the text, the two numbers the fence decides on, read by the server: a
+            // record as expected then needs no JSON decoding (`movedVersion`).
+            ("""
+             SELECT value::text AS value,
+                    CASE WHEN jsonb_typeof(value->'version') = 'number' THEN value->>'version' END AS version,
+                    CASE WHEN coalesce(jsonb_typeof(value->'dirty'), 'null') = 'null' THEN ''
+                         WHEN jsonb_typeof(value->'dirty'->'version') = 'number' THEN value->'dirty'->>'version' END AS dirty_version
+             FROM \(settings) WHERE key = $1 FOR UPDATE
+             """, [SettingsKey.schemaVersion]),
             // A statement of its own, so a new snapshot: it sees a takeover committed while the
             // one above waited for the version row.
             ("SELECT value->>'owner' AS owner FROM \(settings) WHERE key = $1", [SettingsKey.migrationLock]),
         ])
-        let record = try results[2].first?["value"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
         let owner = results[3].first?["owner"]
         let refusal: ApplyOutcome
-        if record.version != expectedVersion || record.dirty?.version != dirty?.version {
-            refusal = .versionMoved(to: record.version)
+        if let moved = try movedVersion(results[2].first, expectedVersion: expectedVersion, dirty: dirty) {
+            refusal = .versionMoved(to: moved)
         } else if owner != identity.id {
             refusal = .lockLost(currentOwner: owner)
         } else {
@@ -303,6 +310,18 @@ extension SchemaStore {
         }
         try await connection.query("ROLLBACK")
         return (refusal, nil)
+    }
+
+    /// The version the record moved to, or nil when it holds `expectedVersion` and `dirty`'s mark
+    /// as the fence expects. The record is decoded (and a malformed one reported) only when the
+    /// server's reading of the two numbers does not already say so.
+    private func movedVersion(_ row: QueryResult.Row?, expectedVersion: Int64, dirty: DirtyMigration?) throws -> Int64? {
+        guard let row else { return expectedVersion == 0 && dirty == nil ? nil : 0 }
+        if row["version"] == String(expectedVersion), row["dirty_version"] == (dirty.map { String($0.version) } ?? "") {
+            return nil
+        }
+        let record = try row["value"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
+        return record.version != expectedVersion || record.dirty?.version != dirty?.version ? record.version : nil
     }
 
     /// The fence before a statement that runs outside a transaction: one read of the version
