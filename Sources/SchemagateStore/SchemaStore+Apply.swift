@@ -31,13 +31,22 @@ extension SchemaStore {
                                    watch: GovernorWatch? = nil) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         do {
+            let recording = { self.recordingApplied(migration, identity: identity, durationMilliseconds: $0) }
+            // Prepared before the fence, outside the migration's transaction.
+            let prepared = try await preparedRecordingName(recording(nil).sql)
             let fence = try await openFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity)
             if let refusal = fence.refusal {
                 return refusal
             }
-            return try await runFenced(migration.upSQL, label: migration.label, backendPID: fence.backendPID, watch: watch, started: started) {
-                self.recordingApplied(migration, identity: identity, durationMilliseconds: $0)
+            let outcome = try await runFenced(migration.upSQL, label: migration.label, backendPID: fence.backendPID, watch: watch,
+                                              started: started, preparedRecording: prepared, recording: recording)
+            if prepared != nil, case .failed(let error, _, _) = outcome, error.inEpilogue, error.sqlState == .invalidSQLStatementName {
+                // The migration deallocated our statement (DEALLOCATE ALL): it was all rolled
+                // back, so run it once more without one.
+                preparedRecording.withLock { $0 = PreparedRecording() }
+                return try await applyTransactional(migration, expectedVersion: expectedVersion, identity: identity, watch: watch)
             }
+            return outcome
         } catch {
             try? await connection.query("ROLLBACK")
             throw error
@@ -49,7 +58,9 @@ extension SchemaStore {
     /// `recording` and commits. When the text ends at a statement boundary, all three go in one
     /// round trip, and the history row's duration is measured by the server (`recording(nil)`);
     /// otherwise the version move and COMMIT follow in a second one.
+    /// With `preparedRecording`, the version move is that prepared statement's `EXECUTE`.
     private func runFenced(_ sql: String, label: String, backendPID: Int32?, watch: GovernorWatch?, started: ContinuousClock.Instant,
+                           preparedRecording: String? = nil,
                            recording: (Double?) -> (sql: String, parameters: [String?])) async throws -> ApplyOutcome {
         guard SQLStatementSplitter.endsAtStatementBoundary(sql) else {
             let (decision, failure) = try await watched(watch, label, line: nil, backendPID: backendPID) { try await self.connection.executeScript(sql) }
@@ -68,7 +79,11 @@ extension SchemaStore {
             }
             return .applied(durationMilliseconds: duration)
         }
-        let epilogue = [recording(nil), (sql: "COMMIT", parameters: [String?]())]
+        var move = recording(nil)
+        if let preparedRecording {
+            move.sql = "EXECUTE \(preparedRecording)(" + move.parameters.indices.map { "$\($0 + 1)" }.joined(separator: ", ") + ")"
+        }
+        let epilogue = [move, (sql: "COMMIT", parameters: [String?]())]
         let (decision, failure) = try await watched(watch, label, line: nil, backendPID: backendPID) {
             try await self.connection.executeScript(sql, epilogue: epilogue)
         }
