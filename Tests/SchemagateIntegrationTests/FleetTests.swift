@@ -142,8 +142,16 @@ struct FleetTests {
         try await waitUntil { try database.version() >= 2 }
         try await Task.sleep(for: .milliseconds(100))
         paused.signal(SIGSTOP)
-        // A COMMIT already on its way when the signal landed settles before counting.
+        // What was already on its way when the signal landed settles before counting: a
+        // transaction migration goes as one text with its version move and COMMIT, so the
+        // server may still be running it (a pg_sleep here) for the stopped holder.
         try await Task.sleep(for: .milliseconds(300))
+        try await waitUntil {
+            try database.sql("""
+                SELECT count(*) FROM pg_stat_activity WHERE state = 'active'
+                AND pid = (SELECT (value->>'backend_pid')::int FROM schemagate_settings WHERE key = 'migration_lock')
+                """) == "0"
+        }
         let pausedInstance = try database.sql("SELECT value->>'owner' FROM schemagate_settings WHERE key = 'migration_lock'")
         let appliedBeforePause = Int(try database.sql("SELECT count(*) FROM schemagate_history WHERE instance = '\(pausedInstance)' AND success")) ?? 0
 
