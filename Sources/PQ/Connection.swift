@@ -126,35 +126,99 @@ public final class Connection: @unchecked Sendable {
     /// failing statement's line even when the server gave no error position.
     public func executeScript(_ sql: String) async throws {
         try await onQueue { handle in
-            // withCString lends the string's own bytes; the implicit conversion made a full copy
-            // (`utf8CString`), 50 MB more at the peak for a 50 MB migration file.
-            guard sql.withCString({ PQsendQuery(handle, $0) }) == 1 else { throw self.lastError }
-            var completed = 0
-            var failure: PQError?
-            while let result = PQgetResult(handle) {
-                defer { PQclear(result) }
-                guard failure == nil else { continue }
-                switch PQresultStatus(result) {
-                case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
-                    completed += 1
-                case PGRES_EMPTY_QUERY:
-                    break
-                case PGRES_COPY_IN, PGRES_COPY_OUT:
-                    // endCopy drains every remaining result itself.
-                    var error = self.endCopy(inbound: PQresultStatus(result) == PGRES_COPY_IN)
-                    error.completedStatements = completed
-                    throw error
-                default:
-                    var error = PQError(result: result, fallbackMessage: self.lastErrorMessage)
-                    if self.connectionBroken { error.kind = .connectionLost }
-                    if error.sqlState == .queryCanceled, self.canceller.wasRequested { error.kind = .cancelled }
-                    error.completedStatements = completed
-                    failure = error
-                }
-            }
-            if let failure { throw failure }
-            if self.connectionBroken { throw PQError(kind: .connectionLost, message: self.lastErrorMessage) }
+            try self.runScript(handle, sql, epilogue: false)
         }
+    }
+
+    /// Runs `sql` (text that ends at a statement boundary, a migration's) and then `epilogue`,
+    /// statements of our own, in the same simple-query round trip. The epilogue's values are
+    /// spelled out as literals quoted by libpq's `PQescapeLiteral`, since the simple protocol has
+    /// no parameters; their text must hold `$` only as a parameter (`$1`, `$2`, …). The server
+    /// parses the whole text before it runs any of it and skips the rest after a failure, so
+    /// nothing of the epilogue runs after a failed statement. A failure carries, besides
+    /// `completedStatements` of `sql`, whether it came from the epilogue (`inEpilogue`).
+    public func executeScript(_ sql: String, epilogue: [(sql: String, parameters: [String?])]) async throws {
+        try await onQueue { handle in
+            // A statement of its own between the two parts: its result marks where `sql` ended.
+            var text = sql + "\n;\nSELECT 1 AS \"\(Self.epilogueMarker)\";\n"
+            for statement in epilogue {
+                text += try self.spelledOut(handle, statement.sql, statement.parameters) + ";\n"
+            }
+            try self.runScript(handle, text, epilogue: true)
+        }
+    }
+
+    /// The column name of the statement that separates a script from its epilogue.
+    private static let epilogueMarker = "pq: end of script"
+
+    private func runScript(_ handle: OpaquePointer, _ sql: String, epilogue: Bool) throws {
+        // withCString lends the string's own bytes; the implicit conversion made a full copy
+        // (`utf8CString`), 50 MB more at the peak for a 50 MB migration file.
+        guard sql.withCString({ PQsendQuery(handle, $0) }) == 1 else { throw self.lastError }
+        var completed = 0
+        var inEpilogue = false
+        var failure: PQError?
+        while let result = PQgetResult(handle) {
+            defer { PQclear(result) }
+            guard failure == nil else { continue }
+            switch PQresultStatus(result) {
+            case PGRES_TUPLES_OK where epilogue && !inEpilogue && PQnfields(result) == 1
+                && String(cString: PQfname(result, 0)) == Self.epilogueMarker:
+                inEpilogue = true
+            case PGRES_COMMAND_OK, PGRES_TUPLES_OK:
+                if !inEpilogue { completed += 1 }
+            case PGRES_EMPTY_QUERY:
+                break
+            case PGRES_COPY_IN, PGRES_COPY_OUT:
+                // endCopy drains every remaining result itself.
+                var error = self.endCopy(inbound: PQresultStatus(result) == PGRES_COPY_IN)
+                error.completedStatements = completed
+                throw error
+            default:
+                var error = PQError(result: result, fallbackMessage: self.lastErrorMessage)
+                if self.connectionBroken { error.kind = .connectionLost }
+                if error.sqlState == .queryCanceled, self.canceller.wasRequested { error.kind = .cancelled }
+                error.completedStatements = completed
+                error.inEpilogue = inEpilogue
+                failure = error
+            }
+        }
+        if let failure { throw failure }
+        if self.connectionBroken { throw PQError(kind: .connectionLost, message: self.lastErrorMessage) }
+    }
+
+    /// `sql` with each `$n` replaced by the n-th value as a literal (NULL for nil). Read as
+    /// bytes: `$` and digits are ASCII, and a walk over characters cost more than the query.
+    private func spelledOut(_ handle: OpaquePointer, _ sql: String, _ parameters: [String?]) throws -> String {
+        let bytes = Array(sql.utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(bytes.count + parameters.reduce(0) { $0 + ($1?.utf8.count ?? 4) + 2 })
+        var index = 0
+        while index < bytes.count {
+            guard bytes[index] == UInt8(ascii: "$") else {
+                out.append(bytes[index])
+                index += 1
+                continue
+            }
+            var end = index + 1
+            var number = 0
+            while end < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[end]) {
+                number = number * 10 + Int(bytes[end] - UInt8(ascii: "0"))
+                end += 1
+            }
+            guard end > index + 1, number >= 1, number <= parameters.count else {
+                preconditionFailure("`$` that is not a parameter in a statement of our own")
+            }
+            if let value = parameters[number - 1] {
+                guard let quoted = PQescapeLiteral(handle, value, value.utf8.count) else { throw self.lastError }
+                out.append(contentsOf: UnsafeBufferPointer(start: UnsafeRawPointer(quoted).assumingMemoryBound(to: UInt8.self), count: strlen(quoted)))
+                PQfreemem(quoted)
+            } else {
+                out.append(contentsOf: "NULL".utf8)
+            }
+            index = end
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// Waits up to `timeout` for a NOTIFY on a channel this connection LISTENs to.

@@ -23,6 +23,8 @@ public struct PQError: Error, Sendable, CustomStringConvertible {
     public var position: Int?
     /// For `executeScript`: how many statements of the text completed before this error.
     public var completedStatements: Int?
+    /// For `executeScript(_:epilogue:)`: the failure came from the epilogue, after the script.
+    public var inEpilogue = false
 
     public init(
         kind: Kind, sqlState: SQLState? = nil, message: String,

@@ -14,6 +14,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let duplicateObject = SQLState("42710")
     public static let duplicateSchema = SQLState("42P06")
     public static let syntaxError = SQLState("42601")
+    public static let invalidSQLStatementName = SQLState("26000")
     public static let lockNotAvailable = SQLState("55P03")
     public static let serializationFailure = SQLState("40001")
     public static let deadlockDetected = SQLState("40P01")

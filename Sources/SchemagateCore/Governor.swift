@@ -60,6 +60,17 @@ public struct Governor: Sendable {
         return cancel(GovernorCause(kind: kind, waitedSessions: waitedSessions, longestWait: longestWait), jitter: jitter)
     }
 
+    /// How long a statement runs before the watch first looks at it. Nobody can have waited
+    /// behind a statement for longer than it has run, so a look before `--max-block` has passed
+    /// cannot cancel it: the first sample interval (or half of `--max-block`, when shorter) is
+    /// skipped, which spares the server a look at each of the many short statements of a run.
+    /// Only where the server records when a wait began (`waitstart`, PostgreSQL 14+); before
+    /// that a wait counts from its first sighting, which must come no later than it does now.
+    public func firstLook(sampleInterval: Duration, serverRecordsWaitStart: Bool) -> Duration {
+        guard serverRecordsWaitStart else { return .zero }
+        return Swift.min(sampleInterval, settings.maxBlock / 2)
+    }
+
     /// The watching connection died. The statement is cancelled, and retried once the watch is
     /// back; that retry does not use up `--max-block-retries`, which counts harm done to traffic.
     /// An allow-blocking file is not governed, so it runs on without its watch.

@@ -32,6 +32,25 @@ public enum SQLStatementSplitter {
         return heads
     }
 
+    /// Whether `sql` ends outside any quote, comment, dollar quote, parentheses and function
+    /// body, so that a statement put after it, behind a newline and a semicolon, is a statement
+    /// of its own. Then schemagate's own statements can follow a migration's text in the same
+    /// round trip without becoming part of its last token.
+    public static func endsAtStatementBoundary(_ sql: String) -> Bool {
+        var lexer = SQLLexer(utf8: Array(sql.utf8) + [UInt8(ascii: "\n"), UInt8(ascii: ";")])
+        var depth = StatementDepth()
+        var endedHere = false
+        while let token = lexer.next() {
+            if token.kind == .semicolon && depth.endsStatement {
+                depth = StatementDepth()
+                endedHere = token.range.upperBound == lexer.bytes.count
+                continue
+            }
+            depth.observe(token.kind, word: token.kind == .identifier && depth.readsWords ? lexer.text(of: token) : nil)
+        }
+        return endedHere
+    }
+
     /// Calls `found` for each statement with the text's UTF-8 bytes, the statement's range in
     /// them (trailing whitespace left out), its line and its first keyword.
     private static func scan(_ lexer: consuming SQLLexer, _ found: ([UInt8], Range<Int>, Int, String) -> Void) {
@@ -86,11 +105,20 @@ private struct StatementDepth {
 
     var endsStatement: Bool { parentheses == 0 && blocks == 0 }
 
+    /// Whether the next identifier's text matters (a caller may leave it out otherwise).
+    var readsWords: Bool { words < leadingWords.count || definesRoutine }
+
     mutating func observe(_ kind: SQLLexer.Kind, word: String?) {
         switch kind {
         case .openParenthesis: parentheses += 1
         case .closeParenthesis: parentheses = max(0, parentheses - 1)
-        case .identifier: if let word { observe(word: Self.asciiLowercased(word)) }
+        case .identifier:
+            // Past the first words, only a routine's body looks at words: no need to read them.
+            if readsWords, let word {
+                observe(word: Self.asciiLowercased(word))
+            } else {
+                words += 1
+            }
         default: break
         }
     }

@@ -110,8 +110,15 @@ public final class GovernorWatch: Sendable {
 
     // MARK: - The watcher's side
 
-    /// The statement to sample now, if one runs.
-    public var target: Target? { state.withLock { $0.running?.target } }
+    /// The statement to sample now, if one runs and has run long enough for a look to matter
+    /// (`Governor.firstLook`).
+    public func target(sampleInterval: Duration, serverRecordsWaitStart: Bool) -> Target? {
+        state.withLock { state in
+            guard let running = state.running else { return nil }
+            let settle = state.governor.firstLook(sampleInterval: sampleInterval, serverRecordsWaitStart: serverRecordsWaitStart)
+            return ContinuousClock.now - running.started >= settle ? running.target : nil
+        }
+    }
 
     /// How long the watcher sleeps before its next look.
     public var nextLook: Duration {

@@ -68,9 +68,10 @@ struct HolderRun {
                 watch.beginMigration(allowBlocking: migration.allowBlocking)
                 while true {
                     let outcome = migration.transactional
-                        ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity, watch: watch)
+                        ? try await store.applyTransactional(migration, expectedVersion: current, identity: identity, watch: watch,
+                                                             commitWithSQL: index < plan.pending.count - 1)
                         : try await store.applyWithoutTransaction(migration, expectedVersion: current, identity: identity,
-                                                                  watch: watch, resumeAt: resumeAt)
+                                                                  watch: watch, resumeAt: resumeAt, ownBackend: session.sessionVisible)
                     switch outcome {
                     case .applied(let duration):
                         session.onEvent(.applied(migration, durationMilliseconds: duration))

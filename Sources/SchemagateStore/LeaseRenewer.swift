@@ -34,9 +34,9 @@ public struct LeaseRenewer: Sendable {
         let renewal = configuration.store.lease / 3
         var store: SchemaStore?
         var renewed = ContinuousClock.now
+        var beaten: ContinuousClock.Instant?
         // Without a watch nothing needs the connection before the first renewal.
         var first = watch != nil
-        var beaten = false
         while !Task.isCancelled {
             if !first { try? await Task.sleep(for: watch?.nextLook ?? renewal) }
             first = false
@@ -55,14 +55,16 @@ public struct LeaseRenewer: Sendable {
                     }
                     renewed = .now
                 }
-                // A long migration must not let the holder's own fleet row expire: it says
-                // "migrating" at once, then beats with each renewal, not with each of the
-                // governor's looks.
-                if renewing || !beaten, let registration = configuration.registration(state: "migrating") {
+                // A long migration must not let the holder's own fleet row expire. The row lives
+                // for one lease: a beat at once (the row says "migrating") and then every third
+                // of it keeps it, where one per sample would cost the server 20 statements a second.
+                if let registration = configuration.registration(state: "migrating"),
+                   beaten.map({ ContinuousClock.now - $0 >= renewal }) ?? true {
                     _ = try await store!.fleetView(beat: registration)
-                    beaten = true
+                    beaten = .now
                 }
-                if let watch, let target = watch.target {
+                if let watch, let target = watch.target(sampleInterval: GovernorWatch.sampleInterval,
+                                                        serverRecordsWaitStart: store!.connection.serverVersion >= 140000) {
                     watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
                 }
             } catch {

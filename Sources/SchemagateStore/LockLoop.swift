@@ -71,13 +71,27 @@ struct LockLoop {
                 action = machine.migrationEnded(result, now: .now)
             case .finish(let outcome):
                 switch outcome {
-                case .ready(let version): return version
+                case .ready(let version):
+                    await clearGoneHolder(lastSnapshot)
+                    return version
                 case .failedElsewhere(let record): throw .failedElsewhere(record)
                 case .unavailable(let message): throw .unavailable(message)
                 case .lockWaitExceeded(let holder): throw .lockWaitExceeded(holder, waited: session.configuration.lockWait)
                 }
             }
         }
+    }
+
+    /// A holder killed just after its last migration's text reached the server (SQL, version move
+    /// and COMMIT go in one round trip) leaves the schema at the target and its lock record
+    /// behind. Whoever finds the target reached with that holder provably gone (lease over, or
+    /// its visible session ended) deletes the record, naming its owner, so that no one meets it
+    /// later: a holder that took the lock meanwhile is never touched.
+    private func clearGoneHolder(_ snapshot: LockSnapshot?) async {
+        guard let snapshot, snapshot.lockIsStale, let lock = snapshot.lock, lock.owner != identity.id,
+              let store = try? await session.store(),
+              let removed = try? await store.breakLock(expectedOwner: lock.owner) else { return }
+        logger.notice("cleared the lock record of \(removed.holderDescription), which is gone; the schema was already at the target")
     }
 
     /// A holder whose lease ran out while its session lives (paused, or stalled) could wake and

@@ -27,14 +27,50 @@ extension SchemaStore {
     /// was paused past its lease can never apply what another instance applies too.
     /// With a `watch`, the governor watches the migration's SQL from the lease connection and may
     /// cancel it (our own statement) when traffic waits behind it.
+    /// `commitWithSQL`: send the version move and COMMIT with the SQL, in one round trip. Not for
+    /// the last migration of a run: the server runs a text it has received to its end, so a
+    /// holder killed meanwhile would still reach the target and leave its lock record behind,
+    /// where a separate COMMIT never arrives and a waiter takes over at once.
     public func applyTransactional(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity,
-                                   watch: GovernorWatch? = nil) async throws -> ApplyOutcome {
+                                   watch: GovernorWatch? = nil, commitWithSQL: Bool = true) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         do {
-            if let refusal = try await beginFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity) {
+            let recording = { self.recordingApplied(migration, identity: identity, durationMilliseconds: $0) }
+            // Prepared before the fence, outside the migration's transaction.
+            let prepared = try await preparedRecordingName(recording(nil).sql)
+            let fence = try await openFenced(expectedVersion: expectedVersion, dirty: nil, identity: identity)
+            if let refusal = fence.refusal {
                 return refusal
             }
-            let (decision, failure) = try await watched(watch, migration.label, line: nil) { try await self.connection.executeScript(migration.upSQL) }
+            let outcome = try await runFenced(migration.upSQL, label: migration.label, backendPID: fence.backendPID, watch: watch,
+                                              started: started, preparedRecording: prepared, commitWithSQL: commitWithSQL, recording: recording)
+            if prepared != nil, case .failed(let error, _, _) = outcome, error.inEpilogue, error.sqlState == .invalidSQLStatementName {
+                // The migration deallocated our statement (DEALLOCATE ALL): it was all rolled
+                // back, so run it once more without one.
+                preparedRecording.withLock { $0 = PreparedRecording() }
+                return try await applyTransactional(migration, expectedVersion: expectedVersion, identity: identity, watch: watch,
+                                                    commitWithSQL: commitWithSQL)
+            }
+            return outcome
+        } catch {
+            try? await connection.query("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Runs transactional SQL in the fenced transaction just opened (on server backend
+    /// `backendPID`, watched by the governor when there is a watch), then moves the version with
+    /// `recording` and commits. When the text ends at a statement boundary, all three go in one
+    /// round trip, and the history row's duration is measured by the server (`recording(nil)`);
+    /// otherwise the version move and COMMIT follow in a second one.
+    /// With `preparedRecording`, the version move is that prepared statement's `EXECUTE`.
+    /// A text above `oneRoundTripLimit` (a data load) goes on its own: joining the epilogue to it
+    /// would copy it whole, and one round trip more is nothing beside it.
+    private func runFenced(_ sql: String, label: String, backendPID: Int32?, watch: GovernorWatch?, started: ContinuousClock.Instant,
+                           preparedRecording: String? = nil, commitWithSQL: Bool = true,
+                           recording: (Double?) -> (sql: String, parameters: [String?])) async throws -> ApplyOutcome {
+        guard commitWithSQL, sql.utf8.count <= Self.oneRoundTripLimit, SQLStatementSplitter.endsAtStatementBoundary(sql) else {
+            let (decision, failure) = try await watched(watch, label, line: nil, backendPID: backendPID) { try await self.connection.executeScript(sql) }
             if let decision {
                 // Cancelled, or finished just as the cancel was sent: either way it rolls back.
                 try await connection.query("ROLLBACK")
@@ -42,19 +78,40 @@ extension SchemaStore {
             }
             if let failure {
                 try await connection.query("ROLLBACK")
-                return .failed(failure, statementLine: failingStatementLine(migration.upSQL, failure), leftDirty: false)
+                return .failed(failure, statementLine: failingStatementLine(sql, failure), leftDirty: false)
             }
             let duration = milliseconds(since: started)
-            if let failure = try await commitMigration(recordingApplied(migration, identity: identity, durationMilliseconds: duration),
-                                                       lastLine: lastStatementLine(migration.upSQL)) {
+            if let failure = try await commitMigration(recording(duration), lastLine: lastStatementLine(sql)) {
                 return failure
             }
             return .applied(durationMilliseconds: duration)
-        } catch {
-            try? await connection.query("ROLLBACK")
-            throw error
         }
+        var move = recording(nil)
+        if let preparedRecording {
+            move.sql = "EXECUTE \(preparedRecording)(" + move.parameters.indices.map { "$\($0 + 1)" }.joined(separator: ", ") + ")"
+        }
+        let epilogue = [move, (sql: "COMMIT", parameters: [String?]())]
+        let (decision, failure) = try await watched(watch, label, line: nil, backendPID: backendPID) {
+            try await self.connection.executeScript(sql, epilogue: epilogue)
+        }
+        guard var failure else {
+            // Committed, even when the governor decided to cancel just as it finished.
+            return .applied(durationMilliseconds: milliseconds(since: started))
+        }
+        try await connection.query("ROLLBACK")
+        if let decision {
+            return Self.outcome(of: decision, resumeAt: 0, statementLine: 1, leftDirty: false)
+        }
+        guard failure.inEpilogue else {
+            return .failed(failure, statementLine: failingStatementLine(sql, failure), leftDirty: false)
+        }
+        // The server refused only the version move or COMMIT (a deferred constraint, a SET ROLE
+        // left in place): the migration's failure like any other.
+        failure.message = "at COMMIT, after the last statement: \(failure.message)"
+        return .failed(failure, statementLine: lastStatementLine(sql), leftDirty: false)
     }
+
+    static let oneRoundTripLimit = 1 << 20
 
     /// Commits a migration transaction. The server may refuse only now: a deferred constraint
     /// fails at COMMIT, and a `SET ROLE` left in place makes recording the version fail. That is
@@ -76,8 +133,10 @@ extension SchemaStore {
     /// A `resumeAt` continues a file the governor cancelled: the mark is already set and the
     /// statements before it ran (0 when it cancelled the first one; nil for a fresh start). A cancelled `CREATE INDEX CONCURRENTLY` leaves an INVALID index,
     /// which is dropped before the outcome is returned, so the next attempt builds it afresh.
+    /// `ownBackend`: the session is proven to be this connection's own server backend (not a
+    /// pooler's), so each statement's backend is `PQbackendPID` and need not be asked.
     public func applyWithoutTransaction(_ migration: Migration, expectedVersion: Int64, identity: InstanceIdentity,
-                                        watch: GovernorWatch? = nil, resumeAt: Int? = nil) async throws -> ApplyOutcome {
+                                        watch: GovernorWatch? = nil, resumeAt: Int? = nil, ownBackend: Bool = false) async throws -> ApplyOutcome {
         let started = ContinuousClock.now
         let dirty = DirtyMigration(version: migration.version, name: migration.name, checksum: migration.checksum, downSQL: migration.downSQL)
         if resumeAt == nil, let refusal = try await fencedUpdate(expectedVersion: expectedVersion, expectedDirty: nil, newVersion: expectedVersion, newDirty: dirty, identity: identity) {
@@ -89,7 +148,10 @@ extension SchemaStore {
             if let refusal = try await fenceStatement(expectedVersion: expectedVersion, dirty: dirty, identity: identity) {
                 return refusal
             }
-            let (decision, failure) = try await watched(watch, migration.label, line: statement.line) { try await self.connection.execute(statement.text) }
+            let (decision, failure) = try await watched(watch, migration.label, line: statement.line,
+                                                        backendPID: ownBackend ? connection.backendPID : nil) {
+                try await self.connection.execute(statement.text)
+            }
             if let decision, failure != nil {
                 if let build = ConcurrentIndexStatement.parse(statement.text) {
                     _ = try await dropInvalidIndex(build)
@@ -134,10 +196,13 @@ extension SchemaStore {
     /// Runs one statement of the migration, watched by the governor when there is a watch.
     /// Returns what the governor decided meanwhile and the server's error, if any; a lost
     /// connection or a stop is thrown.
-    private func watched(_ watch: GovernorWatch?, _ label: String, line: Int?,
+    /// `backendPID` is the server backend that runs it, when already known; else it is asked.
+    private func watched(_ watch: GovernorWatch?, _ label: String, line: Int?, backendPID: Int32?,
                          _ body: @Sendable () async throws -> Void) async throws -> (Governor.Action?, PQError?) {
         if let watch {
-            try await watch.beginStatement(on: connection, backendPID: try await serverBackendPID(), migration: label, line: line,
+            let backend: Int32
+            if let backendPID { backend = backendPID } else { backend = try await serverBackendPID() }
+            try await watch.beginStatement(on: connection, backendPID: backend, migration: label, line: line,
                                            waitingUpTo: configuration.lease)
         }
         var failure: PQError?
@@ -224,6 +289,12 @@ extension SchemaStore {
     /// locks the version row and checks version, dirty mark and lock owner. Returns why not to go
     /// on (the transaction is then rolled back), or nil with the transaction open.
     func beginFenced(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> ApplyOutcome? {
+        try await openFenced(expectedVersion: expectedVersion, dirty: dirty, identity: identity).refusal
+    }
+
+    /// `beginFenced`, and the server backend that runs the transaction (`pg_backend_pid()` inside
+    /// it: through a pooler too, that is the backend its statements run on), for the governor.
+    func openFenced(expectedVersion: Int64, dirty: DirtyMigration?, identity: InstanceIdentity) async throws -> (refusal: ApplyOutcome?, backendPID: Int32?) {
         // lock_timeout: a migration that cannot get its table locks gives up (and is retried)
         // instead of queueing while blocking all traffic behind it. idle_in_transaction: a holder
         // paused mid-transaction is cut off after one lease, so its row locks cannot stall the
@@ -234,27 +305,47 @@ extension SchemaStore {
             ("""
              SELECT set_config('lock_timeout', $1, true),
                     set_config('idle_in_transaction_session_timeout', $2, true),
-                    CASE WHEN $3::boolean THEN set_config('client_connection_check_interval', '250', true) END
+                    CASE WHEN $3::boolean THEN set_config('client_connection_check_interval', '250', true) END,
+                    pg_backend_pid() AS backend
              """,
              [String(configuration.ddlLockTimeout.milliseconds), String(configuration.lease.milliseconds),
               connection.serverVersion >= 140000 ? "true" : "false"]),
-            ("SELECT value::text AS value FROM \(settings) WHERE key = $1 FOR UPDATE", [SettingsKey.schemaVersion]),
+            // Beside the text, the two numbers the fence decides on, read by the server: a
+            // record as expected then needs no JSON decoding (`movedVersion`).
+            ("""
+             SELECT value::text AS value,
+                    CASE WHEN jsonb_typeof(value->'version') = 'number' THEN value->>'version' END AS version,
+                    CASE WHEN coalesce(jsonb_typeof(value->'dirty'), 'null') = 'null' THEN ''
+                         WHEN jsonb_typeof(value->'dirty'->'version') = 'number' THEN value->'dirty'->>'version' END AS dirty_version
+             FROM \(settings) WHERE key = $1 FOR UPDATE
+             """, [SettingsKey.schemaVersion]),
             // A statement of its own, so a new snapshot: it sees a takeover committed while the
             // one above waited for the version row.
             ("SELECT value->>'owner' AS owner FROM \(settings) WHERE key = $1", [SettingsKey.migrationLock]),
         ])
-        let record = try results[2].first?["value"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
         let owner = results[3].first?["owner"]
         let refusal: ApplyOutcome
-        if record.version != expectedVersion || record.dirty?.version != dirty?.version {
-            refusal = .versionMoved(to: record.version)
+        if let moved = try movedVersion(results[2].first, expectedVersion: expectedVersion, dirty: dirty) {
+            refusal = .versionMoved(to: moved)
         } else if owner != identity.id {
             refusal = .lockLost(currentOwner: owner)
         } else {
-            return nil
+            return (nil, results[1].first?.int("backend").map { Int32($0) })
         }
         try await connection.query("ROLLBACK")
-        return refusal
+        return (refusal, nil)
+    }
+
+    /// The version the record moved to, or nil when it holds `expectedVersion` and `dirty`'s mark
+    /// as the fence expects. The record is decoded (and a malformed one reported) only when the
+    /// server's reading of the two numbers does not already say so.
+    private func movedVersion(_ row: QueryResult.Row?, expectedVersion: Int64, dirty: DirtyMigration?) throws -> Int64? {
+        guard let row else { return expectedVersion == 0 && dirty == nil ? nil : 0 }
+        if row["version"] == String(expectedVersion), row["dirty_version"] == (dirty.map { String($0.version) } ?? "") {
+            return nil
+        }
+        let record = try row["value"].map(decodeVersion) ?? VersionRecord(version: 0, dirty: nil)
+        return record.version != expectedVersion || record.dirty?.version != dirty?.version ? record.version : nil
     }
 
     /// The fence before a statement that runs outside a transaction: one read of the version
@@ -307,7 +398,7 @@ extension SchemaStore {
         )
     }
 
-    private func recordingApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double) -> (sql: String, parameters: [String?]) {
+    private func recordingApplied(_ migration: Migration, identity: InstanceIdentity, durationMilliseconds: Double?) -> (sql: String, parameters: [String?]) {
         recordingMove(to: migration.version, version: migration.version, name: migration.name, checksum: migration.checksum,
                       direction: "up", downSQL: migration.downSQL, identity: identity, durationMilliseconds: durationMilliseconds,
                       contract: migration.contract)
@@ -315,8 +406,9 @@ extension SchemaStore {
 
     /// Moves the version record to `newVersion`, adds the history row for `version`, clears a
     /// failure at or below it and wakes waiters: one statement, inside the fenced transaction.
+    /// Without `durationMilliseconds` the server measures it: from the transaction's start to now.
     func recordingMove(to newVersion: Int64, version: Int64, name: String, checksum: String, direction: String,
-                       downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double,
+                       downSQL: String?, identity: InstanceIdentity, durationMilliseconds: Double?,
                        contract: Bool = false) -> (sql: String, parameters: [String?]) {
         (
             """
@@ -330,13 +422,14 @@ extension SchemaStore {
               DELETE FROM \(settings) WHERE key = $11 AND (value->>'version')::bigint <= $2::bigint
             ), recorded AS (
               INSERT INTO \(history) (version, name, checksum, direction, host, pid, instance, started_at, duration_ms, success, down_sql, settings_table, contract)
-              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(), $8::float8, true, $9, $14, $15::boolean)
+              VALUES ($12::bigint, $3, $4, $13, $6, $7::int, $5, now(),
+                      coalesce($8::float8, extract(epoch FROM clock_timestamp() - now())::float8 * 1000), true, $9, $14, $15::boolean)
               RETURNING 1
             )
             SELECT pg_notify($10, $14 || ':' || $2::text) FROM version, recorded
             """,
             [SettingsKey.schemaVersion, String(newVersion), name, checksum, identity.id,
-             identity.host, String(identity.pid), String(durationMilliseconds), downSQL, versionChannel,
+             identity.host, String(identity.pid), durationMilliseconds.map { String($0) }, downSQL, versionChannel,
              SettingsKey.lastFailure, String(version), direction, settings, contract ? "true" : "false"]
         )
     }
@@ -403,7 +496,7 @@ extension SchemaStore {
                 if let refusal = try await fenceStatement(expectedVersion: step.version, dirty: dirty, identity: identity) {
                     return refusal
                 }
-                let (decision, failure) = try await watched(watch, label, line: statement.line) { try await self.connection.execute(statement.text) }
+                let (decision, failure) = try await watched(watch, label, line: statement.line, backendPID: nil) { try await self.connection.execute(statement.text) }
                 if let decision, failure != nil {
                     if let build = ConcurrentIndexStatement.parse(statement.text) {
                         _ = try await dropInvalidIndex(build)
@@ -415,25 +508,21 @@ extension SchemaStore {
                 }
             }
         }
+        func recording(_ duration: Double?) -> (sql: String, parameters: [String?]) {
+            recordingMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
+                          direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration)
+        }
         do {
-            if let refusal = try await beginFenced(expectedVersion: step.version, dirty: mark, identity: identity) {
+            let fence = try await openFenced(expectedVersion: step.version, dirty: mark, identity: identity)
+            if let refusal = fence.refusal {
                 return refusal
             }
             if step.transactional {
-                let (decision, failure) = try await watched(watch, label, line: nil) { try await self.connection.executeScript(step.downSQL) }
-                if let decision {
-                    try await connection.query("ROLLBACK")
-                    return Self.outcome(of: decision, resumeAt: 0, statementLine: 1, leftDirty: false)
-                }
-                if let failure {
-                    try await connection.query("ROLLBACK")
-                    return .failed(failure, statementLine: failingStatementLine(step.downSQL, failure), leftDirty: false)
-                }
+                return try await runFenced(step.downSQL, label: label, backendPID: fence.backendPID, watch: watch, started: started,
+                                           commitWithSQL: false, recording: recording)
             }
             let duration = milliseconds(since: started)
-            if let failure = try await commitMigration(recordingMove(to: step.resultingVersion, version: step.version, name: step.name, checksum: step.checksum,
-                                                                     direction: "down", downSQL: step.downSQL, identity: identity, durationMilliseconds: duration),
-                                                       lastLine: lastStatementLine(step.downSQL)) {
+            if let failure = try await commitMigration(recording(duration), lastLine: lastStatementLine(step.downSQL)) {
                 return failure
             }
             return .applied(durationMilliseconds: duration)

@@ -1,6 +1,7 @@
 import FoundationEssentials
 import PQ
 import SchemagateCore
+import Synchronization
 
 /// The coordination rows (docs/design.md, "The rows") on one connection: the settings table (version, lock, last
 /// failure) and the history table. Identifiers are quoted with libpq's own function; every value
@@ -15,6 +16,8 @@ public final class SchemaStore: Sendable {
     /// `"schema"."schemagate_fleet"`, quoted.
     let fleet: String
     let schema: String
+    /// See `PreparedRecording`: set up by `prepareStatements()` on a direct session.
+    let preparedRecording = Mutex(PreparedRecording())
 
     public init(connection: Connection, configuration: StoreConfiguration) {
         self.connection = connection

@@ -47,6 +47,8 @@ final class Session: @unchecked Sendable {
         try await store.ensureVersionRow()
         sessionVisible = (try? await store.sessionIsVisible()) ?? false
         if sessionVisible {
+            // Our own server session: what is prepared in it stays ours.
+            store.prepareStatements()
             // A direct session can sleep on LISTEN and wake the moment the holder commits or
             // releases; through a pooler LISTEN is not ours to rely on, so waiters poll.
             // client_connection_check_interval (14+): a killed holder's long statement, even a

@@ -192,4 +192,14 @@ struct GovernorTests {
         let coded = try JSONDecoder().decode(StatementProgress.self, from: JSONEncoder().encode(build))
         #expect(coded == build)
     }
+
+    /// A statement is first looked at once it has run for a sample interval, or half of
+    /// `--max-block` when that is shorter: no earlier look could cancel it. A server that does
+    /// not record when a wait began is looked at from the start, since waits count from sightings.
+    @Test func aStatementIsFirstLookedAtOnceALookCouldMatter() {
+        let interval = Duration.milliseconds(50)
+        #expect(Governor(settings: GovernorSettings(maxBlock: .milliseconds(200))).firstLook(sampleInterval: interval, serverRecordsWaitStart: true) == interval)
+        #expect(Governor(settings: GovernorSettings(maxBlock: .milliseconds(60))).firstLook(sampleInterval: interval, serverRecordsWaitStart: true) == .milliseconds(30))
+        #expect(Governor(settings: GovernorSettings(maxBlock: .milliseconds(200))).firstLook(sampleInterval: interval, serverRecordsWaitStart: false) == .zero)
+    }
 }

@@ -84,4 +84,18 @@ struct SQLStatementSplitterTests {
     @Test func commentOnlyTextHasNoStatements() {
         #expect(texts("-- a\n/* b */\n  ;  ;\n").isEmpty)
     }
+
+    /// What may follow a migration's text in the same round trip: only text that ends outside
+    /// every quote, comment, parenthesis and function body, with or without its last semicolon.
+    @Test func aTextEndsAtAStatementBoundaryOnlyOutsideQuotesCommentsAndBodies() {
+        for closed in ["SELECT 1;", "SELECT 1", "SELECT 1; -- done", "SELECT 1 -- no newline", "", "-- only a comment",
+                       "SELECT 'a;b' /* c */", "DO $$ BEGIN NULL; END $$;\n", "CREATE RULE r AS ON INSERT TO t DO ALSO (NOTIFY t)",
+                       "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1; END"] {
+            #expect(SQLStatementSplitter.endsAtStatementBoundary(closed), "\(closed)")
+        }
+        for open in ["SELECT 'open", "SELECT \"open", "SELECT E'\\'", "SELECT 1; /* open", "/* a /* b */ still open",
+                     "DO $$ BEGIN NULL; END", "DO $body$ x $$", "SELECT (1", "CREATE FUNCTION f() RETURNS int LANGUAGE sql BEGIN ATOMIC SELECT 1;"] {
+            #expect(!SQLStatementSplitter.endsAtStatementBoundary(open), "\(open)")
+        }
+    }
 }

@@ -39,6 +39,24 @@ struct MigrateTests {
         #expect(try await database.version() == 6)
     }
 
+    /// On a direct session the version move is a prepared statement sent with the migration's
+    /// SQL and COMMIT in one round trip. A migration that deallocates it (`DEALLOCATE ALL`) is
+    /// rolled back and run once more without it: each file applied once, each history row once,
+    /// with the duration the server measured.
+    @Test func aMigrationThatDeallocatesOurPreparedStatementIsStillAppliedOnce() async throws {
+        let database = try await TestDatabase()
+        let folder = try auditFolder(count: 4, extra: [
+            "0003_step_3.up.sql": "CREATE TABLE step_3 (id int);\nINSERT INTO audit (version) VALUES (3);\nDEALLOCATE ALL;\n",
+        ])
+        let result = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+        #expect(result.status == 0, "\(result.all)")
+        #expect(try await database.version() == 4)
+        #expect(try await database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3,4")
+        #expect(try await database.sql("SELECT string_agg(version || ':' || success, ',' ORDER BY id) FROM schemagate_history")
+                == "1:true,2:true,3:true,4:true")
+        #expect(try await database.sql("SELECT bool_and(duration_ms >= 0 AND duration_ms < 60000) FROM schemagate_history") == "t")
+    }
+
     @Test func planShowsPendingAndChangesNothing() async throws {
         let database = try await TestDatabase()
         let before = try await database.fingerprint()
