@@ -112,10 +112,10 @@ public final class GovernorWatch: Sendable {
 
     /// The statement to sample now, if one runs and has run long enough for a look to matter
     /// (`Governor.firstLook`).
-    public func target(sampleInterval: Duration, serverRecordsWaitStart: Bool) -> Target? {
+    public func target(serverRecordsWaitStart: Bool) -> Target? {
         state.withLock { state in
             guard let running = state.running else { return nil }
-            let settle = state.governor.firstLook(sampleInterval: sampleInterval, serverRecordsWaitStart: serverRecordsWaitStart)
+            let settle = state.governor.firstLook(sampleInterval: Self.sampleInterval, serverRecordsWaitStart: serverRecordsWaitStart)
             return ContinuousClock.now - running.started >= settle ? running.target : nil
         }
     }

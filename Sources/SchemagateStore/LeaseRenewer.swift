@@ -34,7 +34,7 @@ public struct LeaseRenewer: Sendable {
         let renewal = configuration.store.lease / 3
         var store: SchemaStore?
         var renewed = ContinuousClock.now
-        var beaten: ContinuousClock.Instant?
+        var beaten = false
         // Without a watch nothing needs the connection before the first renewal.
         var first = watch != nil
         while !Task.isCancelled {
@@ -56,15 +56,13 @@ public struct LeaseRenewer: Sendable {
                     renewed = .now
                 }
                 // A long migration must not let the holder's own fleet row expire. The row lives
-                // for one lease: a beat at once (the row says "migrating") and then every third
-                // of it keeps it, where one per sample would cost the server 20 statements a second.
-                if let registration = configuration.registration(state: "migrating"),
-                   beaten.map({ ContinuousClock.now - $0 >= renewal }) ?? true {
+                // for one lease: a beat at once (the row says "migrating") and then with each
+                // renewal keeps it, where one per sample would cost the server 20 statements a second.
+                if renewing || !beaten, let registration = configuration.registration(state: "migrating") {
                     _ = try await store!.fleetView(beat: registration)
-                    beaten = .now
+                    beaten = true
                 }
-                if let watch, let target = watch.target(sampleInterval: GovernorWatch.sampleInterval,
-                                                        serverRecordsWaitStart: store!.connection.serverVersion >= 140000) {
+                if let watch, let target = watch.target(serverRecordsWaitStart: store!.connection.serverVersion >= 140000) {
                     watch.observe(try await store!.look(at: target.backendPID), sequence: target.sequence)
                 }
             } catch {

@@ -50,10 +50,4 @@ struct FleetCommand: AsyncParsableCommand {
         }
         for wait in waits ?? [] { print(wait.description) }
     }
-
-    private func printJSON(_ value: FleetJSON) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        print(String(decoding: try encoder.encode(value), as: UTF8.self))
-    }
 }

@@ -22,9 +22,7 @@ struct HistoryCommand: AsyncParsableCommand {
             throw DatabaseOptions.failure(error, settingsTable: store.configuration.settingsTable)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-            print(String(decoding: try encoder.encode(entries), as: UTF8.self))
+            try printJSON(entries)
             return
         }
         guard !entries.isEmpty else {

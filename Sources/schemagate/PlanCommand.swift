@@ -37,10 +37,7 @@ struct PlanCommand: AsyncParsableCommand {
             throw CommandFailure(error.exitCode, error.description)
         }
         if json {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .prettyPrinted]
-            let data = try encoder.encode(PlanJSON(plan: plan, state: state, lock: lock))
-            print(String(decoding: data, as: UTF8.self))
+            try printJSON(PlanJSON(plan: plan, state: state, lock: lock))
             return
         }
         print("database: \(store.connection.parameterStatus("server_version").map { "PostgreSQL \($0), " } ?? "")schema at version \(plan.current)")
