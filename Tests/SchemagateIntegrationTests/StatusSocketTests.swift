@@ -61,14 +61,16 @@ struct StatusSocketTests {
         (try? JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any]) ?? [:]
     }
 
-    /// Waits until `/status` reports `state`.
     /// Polls /status until its state is `state` (and, when given, its current version `version`:
-    /// a rollback passes through the versions between).
-    func expectState(_ socket: String, _ state: String, version: Int? = nil, sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
+    /// a rollback passes through the versions between; and its message starts with `message`:
+    /// `migrating` begins at "lock acquired", before the first "applying").
+    func expectState(_ socket: String, _ state: String, version: Int? = nil, message: String? = nil,
+                     sourceLocation: SourceLocation = #_sourceLocation) async throws -> [String: Any] {
         var last: [String: Any] = [:]
         for _ in 0..<200 {
             last = await json(try curl(socket, "/status").body)
-            if last["state"] as? String == state, version == nil || last["current_version"] as? Int == version { return last }
+            if last["state"] as? String == state, version == nil || last["current_version"] as? Int == version,
+               message.map({ (last["message"] as? String)?.hasPrefix($0) == true }) ?? true { return last }
             try await Task.sleep(for: .milliseconds(100))
         }
         Issue.record("never \(state); last: \(last)", sourceLocation: sourceLocation)
@@ -166,10 +168,11 @@ struct StatusSocketTests {
         let folder = try auditFolder(count: 2, extra: ["0003_slow.up.sql": Gate.sql + "INSERT INTO audit (version) VALUES (3);\n",
                                                       "0003_slow.down.sql": "DELETE FROM audit WHERE version = 3;\n"])
         let daemon = try startDaemon(database, folder: folder, extra: ["--http", "127.0.0.1:0", "--ddl-lock-timeout", "5m"])
-        let migrating = try await expectState(daemon.socket, "migrating")
+        // The gate holds 0003; 0001 and 0002 may still be going by when `migrating` is first seen.
+        let migrating = try await expectState(daemon.socket, "migrating", message: "applying 0003_slow")
         let lock = migrating["lock"] as? [String: Any]
         #expect(lock?["ours"] as? Bool == true && lock?["pid"] as? Int == Int(daemon.process.pid))
-        #expect((migrating["message"] as? String)?.hasPrefix("applying ") == true)
+        #expect((migrating["message"] as? String)?.hasPrefix("applying 0003_slow (3 of 3)") == true, "\(migrating)")
         #expect(try await curl(daemon.socket, "/healthz").code == 503)
         let cli = try await schemagate(["status", "--socket", daemon.socket])
         #expect(cli.status == 3 && cli.stdout.contains("migrating") && cli.stdout.contains("held by this daemon"), "\(cli.all)")
