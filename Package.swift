@@ -88,7 +88,10 @@ let package = Package(
         .target(name: "PostgresHarness", dependencies: ["PQ"], path: "Tests/PostgresHarness"),
         .testTarget(
             name: "SchemagateIntegrationTests",
-            dependencies: ["PostgresHarness", "PQ", "SchemagateCore", "SchemagateStore", "schemagate"]
+            dependencies: [
+                "PostgresHarness", "PQ", "SchemagateCore", "SchemagateStore", "schemagate",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
         ),
     ]
 )

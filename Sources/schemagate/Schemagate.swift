@@ -23,13 +23,11 @@ struct Schemagate: AsyncParsableCommand {
         ]
     )
 
-    /// The two start-up paths a fleet runs on every deploy parse their own options only: building
-    /// the whole command tree (every subcommand's definitions, by reflection) cost a third of
-    /// `daemon`'s instructions to READY=1. Whatever the direct parse refuses (`--help`, a typo)
-    /// goes through the full tree, so help, messages and completions stay those of one definition.
-    static let fastPaths: [String: ParsableCommand.Type] = [
-        DaemonCommand.configuration.commandName!: DaemonCommand.self,
-        MigrateCommand.configuration.commandName!: MigrateCommand.self,
+    /// The two start-up paths a fleet runs on every deploy, built from their plain arguments
+    /// without reflection (`DirectArguments`); anything else goes through ArgumentParser.
+    static let directPaths: [String: any DirectlyParsable.Type] = [
+        "daemon": DaemonCommand.self,
+        "migrate": MigrateCommand.self,
     ]
 
     /// Runs the command; prints one line and exits with the documented code on failure. Usage
@@ -41,14 +39,11 @@ struct Schemagate: AsyncParsableCommand {
         let baseline = arguments.first == BaselineCommand.configuration.commandName
         let root: ParsableCommand.Type = baseline ? BaselineCommand.self : Schemagate.self
         do {
-            var command: ParsableCommand
-            // A help request parses as ArgumentParser's own help command: that one takes the full tree.
-            if let fast = arguments.first.flatMap({ fastPaths[$0] }), let parsed = try? fast.parseAsRoot(Array(arguments.dropFirst())),
-               type(of: parsed) == fast {
-                command = parsed
-            } else {
-                command = try baseline ? BaselineCommand.parseAsRoot(Array(arguments.dropFirst())) : parseAsRoot()
+            if let name = arguments.first, let path = directPaths[name], var command = path.direct(arguments.dropFirst()) {
+                try await command.run()
+                return
             }
+            var command = try baseline ? BaselineCommand.parseAsRoot(Array(arguments.dropFirst())) : parseAsRoot()
             if var asyncCommand = command as? AsyncParsableCommand {
                 try await asyncCommand.run()
             } else {
