@@ -55,6 +55,7 @@ public struct StateFile: Sendable {
 /// `$RUNTIME_DIRECTORY/<name>` (the first directory when systemd lists several), or nil outside
 /// a unit with `RuntimeDirectory=`: where the state file and the status socket live by default.
 public func runtimeDirectoryFile(_ name: String) -> String? {
-    guard let directory = ProcessInfo.processInfo.environment["RUNTIME_DIRECTORY"]?.split(separator: ":").first else { return nil }
+    // getenv: ProcessInfo would copy the whole environment into a dictionary first.
+    guard let raw = getenv("RUNTIME_DIRECTORY"), let directory = String(cString: raw).split(separator: ":").first else { return nil }
     return "\(directory)/\(name)"
 }

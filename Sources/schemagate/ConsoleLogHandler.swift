@@ -20,7 +20,7 @@ struct ConsoleLogHandler: LogHandler {
 
     func log(event: LogEvent) {
         let all = metadata.merging(event.metadata ?? [:]) { $1 }
-        let timestamp = Date().formatted(.iso8601.year().month().day().timeSeparator(.colon).time(includingFractionalSeconds: true).timeZone(separator: .omitted))
+        let timestamp = LogTimestamp.now()
         var line: String
         switch format {
         case .text:

@@ -14,7 +14,7 @@ enum Environment {
 
     /// `$CREDENTIALS_DIRECTORY/database-url`, systemd's `LoadCredential=` for the database URL.
     static func credentialDatabaseURL() -> String? {
-        guard let directory = ProcessInfo.processInfo.environment["CREDENTIALS_DIRECTORY"],
+        guard let directory = getenv("CREDENTIALS_DIRECTORY").map({ String(cString: $0) }),
               let data = FileManager.default.contents(atPath: directory + "/database-url"),
               let text = String(data: data, encoding: .utf8) else { return nil }
         let trimmed = String(text.trimmingWhitespace())
