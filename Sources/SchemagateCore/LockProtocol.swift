@@ -91,6 +91,9 @@ public struct LockProtocol: Sendable {
     /// The database clock at the first observation: failures recorded after it are "fresh".
     private var firstObservedAt: Double?
     private var consecutiveErrors = 0
+    /// While waiting on a live holder: the wait's reason, and when the next observation is due
+    /// (one poll interval after the last), however many NOTIFYs arrive meanwhile.
+    private var heldWait: (reason: WaitReason, observeBy: ContinuousClock.Instant)?
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -135,7 +138,9 @@ public struct LockProtocol: Sendable {
             return finish(.lockWaitExceeded(lock))
         }
         state = .waiting
-        return .wait(configuration.pollInterval, .lockHeld(lock, heldFor: max(0, snapshot.now - lock.takenAt)))
+        let reason = WaitReason.lockHeld(lock, heldFor: max(0, snapshot.now - lock.takenAt))
+        heldWait = (reason, now + configuration.pollInterval)
+        return .wait(configuration.pollInterval, reason)
     }
 
     public mutating func acquired(_ won: Bool, now: ContinuousClock.Instant) -> Action {
@@ -152,11 +157,23 @@ public struct LockProtocol: Sendable {
 
     /// The wait is over (timer or NOTIFY). A NOTIFY from the holder's committing transaction
     /// that announces the target is as good as an observation: the fleet wakes and finishes
-    /// without another round of queries.
+    /// without another round of queries. One that announces a version short of the target is
+    /// the holder's progress, proven by its commit: the waiter counts it and keeps waiting until
+    /// its observation is due, instead of the whole fleet querying once per migration.
     public mutating func waited(now: ContinuousClock.Instant, announcedVersion: Int64? = nil) -> Action {
         guard state == .waiting else { preconditionFailure("waited() in state \(state)") }
+        let held = heldWait
+        heldWait = nil
         if let announcedVersion, announcedVersion >= configuration.target {
             return finish(.ready(version: announcedVersion))
+        }
+        if let announcedVersion, let held, now < held.observeBy {
+            if announcedVersion > (lastVersion ?? .min) {
+                lastProgress = now
+                lastVersion = announcedVersion
+            }
+            heldWait = held
+            return .wait(held.observeBy - now, held.reason)
         }
         state = .observing
         return .observe

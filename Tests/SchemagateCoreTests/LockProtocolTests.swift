@@ -52,9 +52,50 @@ struct LockProtocolTests {
         var state = machine()
         _ = state.start(now: t0)
         _ = state.observed(snapshot(lock: holder()), now: t0)
-        #expect(state.waited(now: t0, announcedVersion: 2) == .observe)
+        #expect(state.waited(now: t0, announcedVersion: 2) == .wait(.milliseconds(500), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .milliseconds(600)) == .observe)
         _ = state.observed(snapshot(version: 2, lock: holder()), now: t0)
         #expect(state.waited(now: t0, announcedVersion: 3) == .finish(.ready(version: 3)))
+    }
+
+    /// One NOTIFY per migration: a waiter that queried on each would make the whole fleet
+    /// query once per migration. A version short of the target is progress that keeps the wait
+    /// going until the observation it owes anyway, one poll interval after the last.
+    @Test func anAnnouncedStepShortOfTheTargetKeepsWaitingUntilTheObservationIsDue() {
+        var state = machine(target: 9, lockWait: .seconds(1))
+        _ = state.start(now: t0)
+        #expect(state.observed(snapshot(version: 1, lock: holder()), now: t0) == .wait(.milliseconds(500), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .milliseconds(100), announcedVersion: 2) == .wait(.milliseconds(400), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .milliseconds(450), announcedVersion: 3) == .wait(.milliseconds(50), .lockHeld(holder(), heldFor: 10)))
+        // The observation is due: the timer, or a NOTIFY at or after it.
+        #expect(state.waited(now: t0 + .milliseconds(500), announcedVersion: 4) == .observe)
+        #expect(state.observed(snapshot(version: 4, lock: holder()), now: t0 + .milliseconds(500))
+                == .wait(.milliseconds(500), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .milliseconds(1000)) == .observe)
+        // The announced steps were progress: a second after the start, lockWait (1 s) has not
+        // passed since the last of them (at 500 ms), and the next observation waits again.
+        #expect(state.observed(snapshot(version: 4, lock: holder()), now: t0 + .milliseconds(1400))
+                == .wait(.milliseconds(500), .lockHeld(holder(), heldFor: 10)))
+        // A timer expiry with nothing announced: an observation, and lockWait counts from the
+        // last progress.
+        #expect(state.waited(now: t0 + .milliseconds(1600)) == .observe)
+        #expect(state.observed(snapshot(version: 4, lock: holder()), now: t0 + .milliseconds(1600))
+                == .finish(.lockWaitExceeded(holder())))
+    }
+
+    /// A release, a foreign table's NOTIFY or a repeated version is no progress: a release or
+    /// foreign payload (nil) observes at once, a version at or below the last keeps waiting
+    /// without counting.
+    @Test func anAnnouncementThatIsNoProgressIsNotCounted() {
+        var state = machine(target: 9, lockWait: .seconds(1))
+        _ = state.start(now: t0)
+        _ = state.observed(snapshot(version: 5, lock: holder()), now: t0)
+        #expect(state.waited(now: t0 + .milliseconds(100), announcedVersion: 5) == .wait(.milliseconds(400), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .milliseconds(200), announcedVersion: nil) == .observe)
+        _ = state.observed(snapshot(version: 5, lock: holder()), now: t0 + .milliseconds(900))
+        #expect(state.waited(now: t0 + .milliseconds(1000), announcedVersion: 5) == .wait(.milliseconds(400), .lockHeld(holder(), heldFor: 10)))
+        #expect(state.waited(now: t0 + .milliseconds(1400)) == .observe)
+        #expect(state.observed(snapshot(version: 5, lock: holder()), now: t0 + .milliseconds(1400)) == .finish(.lockWaitExceeded(holder())))
     }
 
     @Test func deadHolderIsReplacedWithoutWaitingForTheLease() {
