@@ -30,6 +30,7 @@ public struct SQLState: RawRepresentable, Hashable, Sendable, CustomStringConver
     public static let invalidCatalogName = SQLState("3D000")
     public static let insufficientPrivilege = SQLState("42501")
     public static let undefinedColumn = SQLState("42703")
+    public static let undefinedTable = SQLState("42P01")
     /// A write on a server that accepts none: a standby, or `default_transaction_read_only`.
     public static let readOnlySQLTransaction = SQLState("25006")
 

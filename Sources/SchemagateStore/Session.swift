@@ -14,6 +14,8 @@ final class Session: @unchecked Sendable {
     private var current: SchemaStore?
     /// Whether `current` is set up to wait and hold the lock (visibility known, LISTEN, version row).
     private var joined = false
+    /// Whether schemagate's tables are known to be present, in their current layout, on `current`.
+    private var tablesVerified = false
     private var attempts = 0
     private(set) var sessionVisible = false
 
@@ -23,27 +25,35 @@ final class Session: @unchecked Sendable {
         self.onEvent = onEvent
     }
 
-    /// The connection, with the tables present: enough to read the state. The fast path (schema
-    /// at the target) needs nothing more, so it costs a connection and three statements (tables,
-    /// state, and the fleet's read with our heartbeat).
+    /// The connection, enough to read the state: `retrying` makes the tables when a read finds
+    /// them missing, `store()` before anything is written. The fast path (schema at the target)
+    /// costs a connection and two statements (the state, and the fleet's read with our heartbeat).
     func readingStore() async throws -> SchemaStore {
         if let current { return current }
         attempts += 1
         let connection = try await Connection.connect(configuration.connectionString)
         let store = SchemaStore(connection: connection, configuration: configuration.store)
-        try await store.ensureTables()
         logger.debug("connected", metadata: ["backend_pid": "\(connection.backendPID)"])
         current = store
         joined = false
+        tablesVerified = false
         attempts = 0
         return store
     }
 
-    /// The connection, set up to take part in the fleet protocol: the version row exists, and a
-    /// direct session is visible to others and LISTENs.
+    /// Makes (or brings to the current layout) schemagate's tables once per connection.
+    private func verifyTables(_ store: SchemaStore) async throws {
+        if tablesVerified { return }
+        try await store.ensureTables()
+        tablesVerified = true
+    }
+
+    /// The connection, set up to take part in the fleet protocol: the tables and the version row
+    /// exist, and a direct session is visible to others and LISTENs.
     func store() async throws -> SchemaStore {
         let store = try await readingStore()
         if joined { return store }
+        try await verifyTables(store)
         try await store.ensureVersionRow()
         sessionVisible = (try? await store.sessionIsVisible()) ?? false
         if sessionVisible {
@@ -82,13 +92,24 @@ final class Session: @unchecked Sendable {
     }
 
     /// Retries `body` on transient errors with backoff until `lockWait` passes without success.
-    /// `body` gets a `readingStore()`.
+    /// `body` gets a `readingStore()`. Checking for the tables costs a fresh backend about 2 ms of
+    /// catalog reads, so it is done only when `body` finds a table or column missing (a database
+    /// schemagate has not run in yet, or one from before a layout change): then the tables are
+    /// made and `body` runs again. Anything `body` wrote before failing was one statement outside
+    /// a transaction, so it failed whole.
     func retrying<T>(_ body: (SchemaStore) async throws -> T) async throws(MigrateError) -> T {
         let started = ContinuousClock.now
         var attempt = 0
         while true {
             do {
-                return try await body(try await readingStore())
+                let store = try await readingStore()
+                do {
+                    return try await body(store)
+                } catch let error as PQError where !tablesVerified
+                    && (error.sqlState == .undefinedTable || error.sqlState == .undefinedColumn) {
+                    try await verifyTables(store)
+                    return try await body(store)
+                }
             } catch let error as MigrateError {
                 throw error
             } catch {

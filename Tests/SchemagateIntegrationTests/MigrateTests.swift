@@ -24,6 +24,26 @@ struct MigrateTests {
         #expect(try await database.sql("SELECT count(*) FROM schemagate_history") == "4")
     }
 
+    /// The fast path reads without checking for schemagate's tables first; a read that finds a
+    /// table or column missing (a layout from before the fleet registry or contract migrations)
+    /// makes them and reads again, with nothing applied twice.
+    @Test func theFastPathBringsAnOlderTableLayoutUpToDate() async throws {
+        let database = try await TestDatabase()
+        let folder = try auditFolder(count: 3)
+        #expect(try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder]).status == 0)
+        for change in ["DROP TABLE schemagate_fleet", "ALTER TABLE schemagate_history DROP COLUMN contract"] {
+            try await database.sql(change)
+            let again = try await schemagate(["migrate", "--database-url", database.url, "--migrations", folder])
+            #expect(again.status == 0, "\(change): \(again.all)")
+            #expect(again.stderr.contains("ready: schema at 3"), "\(change): \(again.all)")
+            #expect(!again.stderr.contains("lock acquired"), "\(change): \(again.all)")
+        }
+        #expect(try await database.sql("SELECT to_regclass('schemagate_fleet') IS NOT NULL") == "t")
+        #expect(try await database.sql("SELECT count(*) FROM pg_attribute WHERE attrelid = 'schemagate_history'::regclass AND attname = 'contract'") == "1")
+        #expect(try await database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history") == "3")
+    }
+
     @Test func threeProcessesAtOnceApplyEachMigrationOnce() async throws {
         let database = try await TestDatabase()
         let folder = try auditFolder(count: 6)
