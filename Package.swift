@@ -26,11 +26,9 @@ let package = Package(
             pkgConfig: "libpq",
             providers: [.apt(["libpq-dev"])]
         ),
-        .systemLibrary(
-            name: "CSystemd",
-            pkgConfig: "libsystemd",
-            providers: [.apt(["libsystemd-dev"])]
-        ),
+        // libsystemd is opened on first use (Sources/CSystemd/systemd.c), not linked: the
+        // headers come from libsystemd-dev, the library from libsystemd0 at run time.
+        .target(name: "CSystemd"),
         .systemLibrary(
             name: "CCrypto",
             pkgConfig: "libcrypto",

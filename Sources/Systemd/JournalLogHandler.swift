@@ -73,7 +73,7 @@ public struct JournalLogHandler: LogHandler {
         }
         // The pointers stay valid: `buffers` is not touched again until the call returns.
         withExtendedLifetime(buffers) {
-            _ = sd_journal_sendv(vectors, Int32(vectors.count))
+            _ = schemagate_sd_journal_sendv(vectors, Int32(vectors.count))
         }
     }
 }
@@ -81,6 +81,10 @@ public struct JournalLogHandler: LogHandler {
 /// Whether stderr is connected to the journal (`JOURNAL_STREAM` names its device and inode), as it
 /// is for a service started by systemd with the default `StandardError=journal`.
 public enum JournalStream {
+    /// Whether journal entries can be written: libsystemd is opened on first use, and a host
+    /// without it gets text on stderr instead of entries that would be lost.
+    public static var canWriteEntries: Bool { schemagate_sd_available() != 0 }
+
     public static func stderrIsJournal() -> Bool {
         guard let value = getenv("JOURNAL_STREAM").map({ String(cString: $0) }) else { return false }
         let parts = value.split(separator: ":")

@@ -20,7 +20,7 @@ public struct Notifier: Sendable {
     /// `STATUS=`) would start a bogus assignment, so it becomes a space.
     @discardableResult
     public func notify(lines: [String]) -> Bool {
-        sd_notify(0, lines.map { String($0.map { $0.isNewline ? " " : $0 }) }.joined(separator: "\n")) > 0
+        schemagate_sd_notify(0, lines.map { String($0.map { $0.isNewline ? " " : $0 }) }.joined(separator: "\n")) > 0
     }
 
     /// `RELOADING=1` with `MONOTONIC_USEC=` (what systemd 253+ expects; 252 accepts it too).
@@ -50,7 +50,7 @@ public struct Notifier: Sendable {
     /// unset or this process), else nil.
     public var watchdogInterval: Duration? {
         var microseconds: UInt64 = 0
-        guard sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
+        guard schemagate_sd_watchdog_enabled(0, &microseconds) > 0, microseconds > 0 else { return nil }
         return .microseconds(Int64(microseconds))
     }
 }

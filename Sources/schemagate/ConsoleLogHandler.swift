@@ -44,9 +44,13 @@ struct ConsoleLogHandler: LogHandler {
 extension RunOptions {
     /// A logger for this run, after the `--log-format` and `--verbose` options.
     func makeLogger(instance: String) throws -> Logger {
-        let name = logFormat ?? Environment.value(forOption: "log-format") ?? (JournalStream.stderrIsJournal() ? "journal" : "text")
+        let chosen = logFormat ?? Environment.value(forOption: "log-format")
+        let name = chosen ?? (JournalStream.stderrIsJournal() && JournalStream.canWriteEntries ? "journal" : "text")
         var logger: Logger
         if name == "journal" {
+            guard JournalStream.canWriteEntries else {
+                throw CommandFailure(.usage, "--log-format journal: libsystemd.so.0 could not be loaded; install libsystemd0 or use text or json")
+            }
             let ids = Dictionary(uniqueKeysWithValues: SchemagateEvent.allCases.map { ($0.rawValue, $0.messageID) })
             logger = Logger(label: "schemagate") { _ in
                 JournalLogHandler(identifier: "schemagate", fieldPrefix: "SCHEMAGATE_", messageIDs: ids)

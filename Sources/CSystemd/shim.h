@@ -1,6 +1,0 @@
-#ifndef SCHEMAGATE_CSYSTEMD_SHIM_H
-#define SCHEMAGATE_CSYSTEMD_SHIM_H
-#include <systemd/sd-daemon.h>
-#include <systemd/sd-journal.h>
-#include <sys/uio.h>
-#endif
