@@ -176,7 +176,7 @@ public final class Connection: @unchecked Sendable {
                 throw error
             default:
                 var error = PQError(result: result, fallbackMessage: self.lastErrorMessage)
-                if self.connectionBroken { error.kind = .connectionLost }
+                if self.connectionBroken || error.sqlState == nil { error.kind = .connectionLost }
                 if error.sqlState == .queryCanceled, self.canceller.wasRequested { error.kind = .cancelled }
                 error.completedStatements = completed
                 error.inEpilogue = inEpilogue
@@ -307,7 +307,10 @@ public final class Connection: @unchecked Sendable {
             throw endCopy(inbound: PQresultStatus(result) == PGRES_COPY_IN)
         default:
             var error = PQError(result: result, fallbackMessage: lastErrorMessage)
-            if connectionBroken { error.kind = .connectionLost }
+            // The server gives every error a SQLSTATE; a failed result without one is libpq's
+            // own ("server closed the connection unexpectedly", "lost synchronization"), which
+            // it can report before it marks the connection bad: the connection is unusable.
+            if connectionBroken || error.sqlState == nil { error.kind = .connectionLost }
             if error.sqlState == .queryCanceled, canceller.wasRequested { error.kind = .cancelled }
             throw error
         }
