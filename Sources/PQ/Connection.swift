@@ -175,9 +175,7 @@ public final class Connection: @unchecked Sendable {
                 error.completedStatements = completed
                 throw error
             default:
-                var error = PQError(result: result, fallbackMessage: self.lastErrorMessage)
-                if self.connectionBroken || error.sqlState == nil { error.kind = .connectionLost }
-                if error.sqlState == .queryCanceled, self.canceller.wasRequested { error.kind = .cancelled }
+                var error = self.failure(of: result)
                 error.completedStatements = completed
                 error.inEpilogue = inEpilogue
                 failure = error
@@ -306,14 +304,19 @@ public final class Connection: @unchecked Sendable {
         case PGRES_COPY_IN, PGRES_COPY_OUT:
             throw endCopy(inbound: PQresultStatus(result) == PGRES_COPY_IN)
         default:
-            var error = PQError(result: result, fallbackMessage: lastErrorMessage)
-            // The server gives every error a SQLSTATE; a failed result without one is libpq's
-            // own ("server closed the connection unexpectedly", "lost synchronization"), which
-            // it can report before it marks the connection bad: the connection is unusable.
-            if connectionBroken || error.sqlState == nil { error.kind = .connectionLost }
-            if error.sqlState == .queryCanceled, canceller.wasRequested { error.kind = .cancelled }
-            throw error
+            throw failure(of: result)
         }
+    }
+
+    /// The error of a failed result, sorted into server error, lost connection or our own cancel.
+    /// The server gives every error a SQLSTATE; a failed result without one is libpq's own
+    /// ("server closed the connection unexpectedly", "lost synchronization"), which it can report
+    /// before it marks the connection bad: the connection is unusable either way.
+    private func failure(of result: OpaquePointer) -> PQError {
+        var error = PQError(result: result, fallbackMessage: lastErrorMessage)
+        if connectionBroken || error.sqlState == nil { error.kind = .connectionLost }
+        if error.sqlState == .queryCanceled, canceller.wasRequested { error.kind = .cancelled }
+        return error
     }
 
     /// `COPY … FROM STDIN` waits for data that only psql's input could give, and `COPY … TO
