@@ -14,6 +14,13 @@ public enum ContractStep: Equatable, Sendable {
 }
 
 extension ContractGate {
+    /// Whether `step` can need the fleet at all. At exactly the target it cannot: nothing is
+    /// pending to hold back, and no applied contract lies above the target and at or below the
+    /// version, so the answer is `.finish` whoever is live. A run there skips reading the fleet.
+    public static func needsFleet(applied: Int64, target: Int64) -> Bool {
+        applied != target
+    }
+
     /// The next step for a run at `current` under `policy`; `waitedTooLong` when `--lock-wait`
     /// has passed since the run began.
     public func step(current: Int64, policy: ContractPolicy, waitedTooLong: Bool) -> ContractStep {

@@ -61,10 +61,17 @@ public struct Migrator: Sendable {
         var first = true
         while true {
             // Plan first, without the lock: a bad checksum or target fails here, and an up-to-date
-            // schema is ready at once (the fast path). The fleet's read rides on the same trip.
+            // schema is ready at once (the fast path). The fleet is read only when the gate can
+            // need it, or to register a daemon before it is ready; a waiter woken at the target
+            // registered when it started and beats again once ready.
+            let beat = configuration.registration(state: first ? "starting" : "waiting")
+            let registering = first && beat != nil
             let (plan, view) = try await session.retrying { store in
-                (try Self.plan(folder: folder, state: try await store.schemaState(), target: configuration.target),
-                 try await store.fleetView(beat: configuration.registration(state: first ? "starting" : "waiting")))
+                let plan = try Self.plan(folder: folder, state: try await store.schemaState(), target: configuration.target)
+                guard registering || ContractGate.needsFleet(applied: plan.current, target: plan.target) else {
+                    return (plan, FleetView.unread)
+                }
+                return (plan, try await store.fleetView(beat: beat))
             }
             if first { onEvent(.planned(current: plan.current, target: plan.target, pending: plan.pending.map(\.version))) }
             first = false

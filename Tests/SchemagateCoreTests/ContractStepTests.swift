@@ -55,4 +55,21 @@ struct ContractStepTests {
         #expect(gate.step(current: 3, policy: .untilReady, waitedTooLong: false) == .incompatible(dropped))
         #expect(gate.step(current: 3, policy: .applyAllowed, waitedTooLong: false) == .incompatible(dropped))
     }
+
+    @Test func atExactlyTheTargetTheFleetCannotChangeTheStep() {
+        let contracts = [ContractGate.AppliedContract(version: 3, name: "drop_name")]
+        for target: Int64 in 1...3 {
+            #expect(!ContractGate.needsFleet(applied: target, target: target))
+            for others in [[], [old]] {
+                for applied in [[], contracts] {
+                    for policy in [ContractPolicy.applyAllowed, .waitForContracts, .untilReady] {
+                        #expect(gate(applied: target, target: target, others: others, contracts: applied)
+                            .step(current: target, policy: policy, waitedTooLong: true) == .finish)
+                    }
+                }
+            }
+        }
+        #expect(ContractGate.needsFleet(applied: 2, target: 3), "pending: a contract may be held back")
+        #expect(ContractGate.needsFleet(applied: 3, target: 1), "ahead: an applied contract may break this release")
+    }
 }

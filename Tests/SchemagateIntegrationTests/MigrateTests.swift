@@ -24,9 +24,11 @@ struct MigrateTests {
         #expect(try await database.sql("SELECT count(*) FROM schemagate_history") == "4")
     }
 
-    /// The fast path reads without checking for schemagate's tables first; a read that finds a
-    /// table or column missing (a layout from before the fleet registry or contract migrations)
-    /// makes them and reads again, with nothing applied twice.
+    /// The fast path reads without checking for schemagate's tables first, and at the target it
+    /// reads neither the fleet nor the contract column. On a layout from before the fleet
+    /// registry or contract migrations it is ready and changes nothing; the next run that needs
+    /// them (here one with a migration pending) finds them missing, makes them and reads again,
+    /// with nothing applied twice.
     @Test func theFastPathBringsAnOlderTableLayoutUpToDate() async throws {
         let database = try await TestDatabase()
         let folder = try auditFolder(count: 3)
@@ -38,10 +40,15 @@ struct MigrateTests {
             #expect(again.stderr.contains("ready: schema at 3"), "\(change): \(again.all)")
             #expect(!again.stderr.contains("lock acquired"), "\(change): \(again.all)")
         }
+        #expect(try await database.sql("SELECT to_regclass('schemagate_fleet') IS NULL") == "t", "the fast path changed the layout")
+        let grown = try auditFolder(count: 4)
+        let upgrade = try await schemagate(["migrate", "--database-url", database.url, "--migrations", grown])
+        #expect(upgrade.status == 0, "\(upgrade.all)")
+        #expect(upgrade.stderr.contains("ready: schema at 4"), "\(upgrade.all)")
         #expect(try await database.sql("SELECT to_regclass('schemagate_fleet') IS NOT NULL") == "t")
         #expect(try await database.sql("SELECT count(*) FROM pg_attribute WHERE attrelid = 'schemagate_history'::regclass AND attname = 'contract'") == "1")
-        #expect(try await database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3")
-        #expect(try await database.sql("SELECT count(*) FROM schemagate_history") == "3")
+        #expect(try await database.sql("SELECT string_agg(version::text, ',' ORDER BY version) FROM audit") == "1,2,3,4")
+        #expect(try await database.sql("SELECT count(*) FROM schemagate_history") == "4")
     }
 
     @Test func threeProcessesAtOnceApplyEachMigrationOnce() async throws {
