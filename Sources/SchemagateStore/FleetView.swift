@@ -21,9 +21,6 @@ public struct FleetView: Sendable, Equatable {
         members.filter { states[$0.instanceID] != DaemonStatus.State.incompatible.rawValue }
     }
 
-    /// What a run stands on when the fleet did not need reading (`ContractGate.needsFleet`).
-    static let unread = FleetView(version: 0, members: [], appliedContracts: [], registeredAnew: false)
-
     public init(version: Int64, members: [FleetMember], states: [String: String] = [:], units: [String: String] = [:],
                 appliedContracts: [ContractGate.AppliedContract], registeredAnew: Bool) {
         self.version = version

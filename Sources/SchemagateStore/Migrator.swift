@@ -66,17 +66,17 @@ public struct Migrator: Sendable {
             // registered when it started and beats again once ready.
             let beat = configuration.registration(state: first ? "starting" : "waiting")
             let registering = first && beat != nil
-            let (plan, view) = try await session.retrying { store in
+            let (plan, view) = try await session.retrying { store -> (MigrationPlan, FleetView?) in
                 let plan = try Self.plan(folder: folder, state: try await store.schemaState(), target: configuration.target)
                 guard registering || ContractGate.needsFleet(applied: plan.current, target: plan.target) else {
-                    return (plan, FleetView.unread)
+                    return (plan, nil)
                 }
                 return (plan, try await store.fleetView(beat: beat))
             }
             if first { onEvent(.planned(current: plan.current, target: plan.target, pending: plan.pending.map(\.version))) }
             first = false
             let gate = ContractGate(migrations: folder.migrations, applied: plan.current, target: plan.target,
-                                    others: view.holdingMembers, appliedContracts: view.appliedContracts)
+                                    others: view?.holdingMembers ?? [], appliedContracts: view?.appliedContracts ?? [])
             let step = gate.step(current: plan.current, policy: configuration.contractPolicy,
                                  waitedTooLong: ContinuousClock.now - started >= configuration.lockWait)
             if case .incompatible = step {} else if reportedWaits != gate.waits {
